@@ -1,0 +1,1 @@
+"""govportal: the software of a national government portal."""

@@ -1,0 +1,3 @@
+from govportal.cli import main
+
+main()

@@ -1,0 +1,16 @@
+"""The ``govportal`` console command: Django's management commands with the
+project's settings, like ``django-admin``."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govportal.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

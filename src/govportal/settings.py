@@ -1,0 +1,201 @@
+"""Django settings for govportal, read from the environment.
+
+Every setting that differs between a laptop demo and a national deployment
+comes from an environment variable; the defaults give a working single-machine
+site on SQLite under ``var/`` in the working directory.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}={value!r} is not an integer") from exc
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("GOVPORTAL_VAR_DIR", Path.cwd() / "var")).resolve()
+# The SQLite database and the huey queue live here; both need the folder.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG")
+# A fixed development key is used only when DEBUG is on; the system check
+# govportal.E001 stops a production start without SECRET_KEY.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and (DEBUG or os.environ.get("GOVPORTAL_DEV_SECRET")):
+    SECRET_KEY = "dev-only-insecure-key"  # noqa: S105
+if not SECRET_KEY:
+    SECRET_KEY = "unset"  # noqa: S105  (rejected by the system check)
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "govportal.core",
+    "govportal.agencies",
+    "govportal.feeds",
+    "govportal.news",
+    "govportal.publicsite",
+    "govportal.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "govportal.urls"
+WSGI_APPLICATION = "govportal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "govportal.sqlite3",
+            # WAL lets the worker write while the site builder and the admin
+            # read; the busy timeout rides out short write locks.
+            "OPTIONS": {
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hant"
+LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Asia/Taipei"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# The public site: static files built from published content.
+SITE_DIR = Path(os.environ.get("SITE_DIR", VAR_DIR / "site")).resolve()
+SITE_BASE_URL = os.environ.get("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_NEWS_PAGE_SIZE = env_int("GOVPORTAL_NEWS_PAGE_SIZE", 20)
+
+# News retention and the fetch window.
+NEWS_RETENTION_DAYS = env_int("GOVPORTAL_NEWS_RETENTION_DAYS", 30)
+NEWS_FETCH_WINDOW_DAYS = env_int("GOVPORTAL_NEWS_FETCH_WINDOW_DAYS", 7)
+
+# Feed fetching. GOVPORTAL_FETCH_ALLOWED_NETWORKS is the only way to let the
+# fetcher reach a non-global address; tests and the demo set it to loopback.
+FETCH_ALLOWED_NETWORKS = [
+    n.strip()
+    for n in os.environ.get("GOVPORTAL_FETCH_ALLOWED_NETWORKS", "").split(",")
+    if n.strip()
+]
+FETCH_EXTRA_CA_BUNDLE = os.environ.get("GOVPORTAL_FETCH_EXTRA_CA_BUNDLE", "") or None
+FETCH_USER_AGENT = os.environ.get(
+    "GOVPORTAL_FETCH_USER_AGENT",
+    "govportal-feed-fetcher/0.1 (+https://www.gov.tw/; news aggregation)",
+)
+FETCH_CONCURRENCY = env_int("GOVPORTAL_FETCH_CONCURRENCY", 50)
+FETCH_PER_HOST_LIMIT = env_int("GOVPORTAL_FETCH_PER_HOST_LIMIT", 4)
+FETCH_DEADLINE_SECONDS = env_int("GOVPORTAL_FETCH_DEADLINE_SECONDS", 45)
+FETCH_MAX_BODY_BYTES = env_int("GOVPORTAL_FETCH_MAX_BODY_BYTES", 10 * 1024 * 1024)
+FEED_DEFAULT_INTERVAL_MINUTES = env_int("GOVPORTAL_FEED_INTERVAL_MINUTES", 60)
+FEED_MAX_BACKOFF_MINUTES = env_int("GOVPORTAL_FEED_MAX_BACKOFF_MINUTES", 12 * 60)
+
+# Background work: django.tasks on huey. SQLite storage by default, Redis
+# when HUEY_REDIS_URL is set (needed for workers on several machines).
+HUEY_REDIS_URL = os.environ.get("HUEY_REDIS_URL", "").strip()
+HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE")
+if HUEY_REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "govportal",
+        "url": HUEY_REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": 4, "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "govportal",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+TASKS = {
+    "default": {"BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend"},
+}
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@portal.invalid")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "aiohttp": {"level": "WARNING"},
+        "huey": {"level": "INFO"},
+    },
+}
