@@ -179,9 +179,6 @@ TASKS = {
     "default": {"BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend"},
 }
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@portal.invalid")
 
 LOGGING = {

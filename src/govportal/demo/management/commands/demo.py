@@ -1,0 +1,141 @@
+import ipaddress
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from govportal.agencies.models import Agency
+from govportal.demo.replay import DEMO_FEEDS
+from govportal.demo.server import AgencySitesServer, start_agency_sites
+from govportal.feeds.ingest import fetch_feeds
+from govportal.feeds.messages import describe
+from govportal.feeds.models import Feed
+from govportal.feeds.registration import approve_feed, register_feed
+from govportal.news.models import NewsItem
+from govportal.news.tasks import rebuild_site_if_changed
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the demo: import agencies, play agency sites on loopback from "
+        "real saved feeds, register and fetch them, build and serve the site, "
+        "and run the worker until interrupted."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--site-port", type=int, default=8000)
+        parser.add_argument("--feeds-port", type=int, default=8061)
+        parser.add_argument(
+            "--no-serve",
+            action="store_true",
+            help="stop after the first fetch and build (for scripts)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self._require_loopback_allowed()
+        call_command("migrate", verbosity=0)
+        if not Agency.objects.exists() or options.get("verbosity", 1) > 1:
+            call_command("agencies", "import", stdout=self.stdout)
+
+        sites = self._start_agency_sites(options["feeds_port"])
+        self.stdout.write(f"agency sites played at {sites.base_url}")
+        feeds = self._register_demo_feeds(sites)
+
+        for outcome in fetch_feeds(feeds):
+            feed = next(f for f in feeds if f.id == outcome.feed_id)
+            problem = describe(feed.last_error_code, feed.last_error_params)
+            self.stdout.write(
+                f"  feed {feed.id} {feed.agency.name_zh}: {feed.state}, "
+                f"{outcome.store.new} new, {outcome.store.updated} updated"
+                + (f" ({problem})" if problem else "")
+            )
+        rebuild_site_if_changed(force=True)
+        agencies = NewsItem.objects.values("agency").distinct().count()
+        self.stdout.write(
+            f"{NewsItem.objects.count()} news items from {agencies} agencies; "
+            f"site built in {settings.SITE_DIR}"
+        )
+        if options["no_serve"]:
+            sites.shutdown()
+            return
+        self._serve(options["site_port"], sites)
+
+    def _require_loopback_allowed(self) -> None:
+        loopback = ipaddress.ip_address("127.0.0.1")
+        allowed = [
+            ipaddress.ip_network(n, strict=False)
+            for n in settings.FETCH_ALLOWED_NETWORKS
+        ]
+        if not any(loopback in network for network in allowed):
+            raise CommandError(
+                "The demo's agency sites run on 127.0.0.1, which the fetcher "
+                "refuses by default. Run it with "
+                "GOVPORTAL_FETCH_ALLOWED_NETWORKS=127.0.0.1/32 (as `make demo` does)."
+            )
+
+    def _start_agency_sites(self, port: int) -> AgencySitesServer:
+        try:
+            return start_agency_sites(port=port)
+        except OSError:
+            self.stderr.write(f"port {port} is busy; using a free port instead")
+            return start_agency_sites(port=0)
+
+    def _register_demo_feeds(self, sites: AgencySitesServer) -> list[Feed]:
+        feeds = []
+        current = {sites.base_url + demo.path for demo in DEMO_FEEDS}
+        # Feeds of an earlier demo run on another port would fail for ever.
+        for stale in Feed.objects.filter(url__startswith="http://127.0.0.1:").exclude(
+            url__in=current
+        ):
+            stale.state = Feed.State.PAUSED
+            stale.save(update_fields=["state"])
+        for demo in DEMO_FEEDS:
+            agency = Agency.objects.get(code=demo.agency_code)
+            url = sites.base_url + demo.path
+            feed = Feed.objects.filter(agency=agency, url=url).first()
+            if feed is None:
+                feed = register_feed(agency, url, approve=True, approved_by="demo")
+            elif not feed.is_fetchable:
+                feed = approve_feed(feed, "demo")
+            feeds.append(Feed.objects.select_related("agency").get(pk=feed.pk))
+        return feeds
+
+    def _serve(self, site_port: int, sites: AgencySitesServer) -> None:
+        server = threading.Thread(
+            target=call_command,
+            args=("serve", "--port", str(site_port)),
+            daemon=True,
+        )
+        server.start()
+        worker = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "govportal", "worker"],
+            env=os.environ.copy(),
+        )
+        time.sleep(1)
+        self.stdout.write(
+            "\nThe demo is running:\n"
+            f"  public site:   http://127.0.0.1:{site_port}/\n"
+            f"  agency sites:  {sites.base_url}/ (the replayed feeds)\n"
+            f"  site files:    {settings.SITE_DIR}\n"
+            "  worker:        fetches due feeds every minute, rebuilds on change\n"
+            "Press Ctrl-C to stop.\n"
+        )
+        try:
+            while worker.poll() is None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            worker.send_signal(signal.SIGINT)
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+            sites.shutdown()

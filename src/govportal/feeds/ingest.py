@@ -1,0 +1,282 @@
+"""Fetching feeds and storing what they carry: the I/O edge of news ingestion.
+
+Fetching runs concurrently on one event loop (the guarded client in
+``govportal.lib.httpfetch``); parsing is pure; storing runs afterwards in the
+calling thread, one transaction per feed, so a failure in one feed never
+touches another's items.
+"""
+
+import asyncio
+import ipaddress
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from govportal.feeds.models import Feed, FetchLog
+from govportal.lib.errors import SourceError
+from govportal.lib.feedparse import parse_feed
+from govportal.lib.feedparse.types import ParsedFeed
+from govportal.lib.httpfetch import Fetcher, FetchPolicy, FetchResult
+from govportal.news.store import (
+    StoreResult,
+    agency_ids_by_oid,
+    measure_gmt_means_local,
+    store_parsed_feed,
+)
+
+logger = logging.getLogger(__name__)
+
+# A claimed feed is left alone by other workers for this long.
+CLAIM_SECONDS = 15 * 60
+
+
+def fetch_policy(**overrides: Any) -> FetchPolicy:
+    """Build the fetch policy from the settings."""
+    values: dict[str, Any] = {
+        "allowed_networks": tuple(
+            ipaddress.ip_network(n, strict=False)
+            for n in settings.FETCH_ALLOWED_NETWORKS
+        ),
+        "user_agent": settings.FETCH_USER_AGENT,
+        "extra_ca_file": settings.FETCH_EXTRA_CA_BUNDLE,
+        "concurrency": settings.FETCH_CONCURRENCY,
+        "per_host_limit": settings.FETCH_PER_HOST_LIMIT,
+        "deadline": float(settings.FETCH_DEADLINE_SECONDS),
+        "max_body_bytes": settings.FETCH_MAX_BODY_BYTES,
+        "max_decoded_bytes": settings.FETCH_MAX_BODY_BYTES,
+    }
+    values.update(overrides)
+    return FetchPolicy(**values)
+
+
+@dataclass
+class FeedRequest:
+    """What the event loop needs to know of a feed, read before it starts."""
+
+    feed_id: int
+    url: str
+    etag: str = ""
+    last_modified: str = ""
+
+
+@dataclass
+class FetchOutcome:
+    feed_id: int
+    started_at: datetime
+    conditional: bool = False
+    duration_ms: int = 0
+    result: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+    error: SourceError | None = None
+    store: StoreResult = field(default_factory=StoreResult)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _validator_in_future(value: str, now: datetime) -> bool:
+    """Tell whether an HTTP date (or an ETag holding one) lies in the future.
+
+    Some servers send a far-future Last-Modified, then answer 304 to it for
+    ever; such validators are not sent back.
+    """
+    text = value.strip().strip('W/').strip('"')
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if moment.tzinfo is None:
+        return False
+    return moment > now + timedelta(minutes=5)
+
+
+def build_request(feed: Feed, now: datetime, conditional: bool = True) -> FeedRequest:
+    request = FeedRequest(feed_id=feed.id, url=feed.url)
+    if conditional and not feed.unconditional_due(now):
+        if feed.etag and not _validator_in_future(feed.etag, now):
+            request.etag = feed.etag
+        if feed.last_modified and not _validator_in_future(feed.last_modified, now):
+            request.last_modified = feed.last_modified
+    return request
+
+
+async def _fetch_one(fetcher: Fetcher, request: FeedRequest) -> FetchOutcome:
+    outcome = FetchOutcome(
+        feed_id=request.feed_id,
+        started_at=timezone.now(),
+        conditional=bool(request.etag or request.last_modified),
+    )
+    started = time.monotonic()
+    try:
+        result = await fetcher.get(
+            request.url,
+            etag=request.etag or None,
+            last_modified=request.last_modified or None,
+        )
+        outcome.result = result
+        if result.status != 304:
+            outcome.parsed = parse_feed(
+                result.body,
+                content_type=result.content_type,
+                charset=result.charset,
+                url=result.url,
+            )
+    except SourceError as exc:
+        outcome.error = exc
+    except Exception as exc:  # one feed's surprise must not stop the others
+        logger.exception("feed fetch crashed feed_id=%d", request.feed_id)
+        outcome.error = SourceError("protocol_error", type(exc).__name__)
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+async def fetch_many(
+    requests: list[FeedRequest], policy: FetchPolicy
+) -> list[FetchOutcome]:
+    async with Fetcher(policy) as fetcher:
+        return await asyncio.gather(*(_fetch_one(fetcher, r) for r in requests))
+
+
+def _record_success(feed: Feed, outcome: FetchOutcome, now: datetime) -> None:
+    result = outcome.result
+    assert result is not None
+    feed.consecutive_failures = 0
+    feed.last_success_at = now
+    feed.last_error_code = ""
+    feed.last_error_params = {}
+    if feed.state == Feed.State.FAILING:
+        feed.state = Feed.State.ACTIVE
+    if not outcome.conditional:
+        feed.last_unconditional_at = now
+    if result.etag is not None:
+        feed.etag = "" if _validator_in_future(result.etag, now) else result.etag[:500]
+    if result.last_modified is not None:
+        feed.last_modified = (
+            ""
+            if _validator_in_future(result.last_modified, now)
+            else result.last_modified[:100]
+        )
+    if outcome.parsed is not None:
+        feed.last_item_count = len(outcome.parsed.entries)
+        feed.last_flags = sorted(set(outcome.parsed.flags))
+        if outcome.parsed.title and not feed.title:
+            feed.title = outcome.parsed.title[:500]
+    if result.permanent_redirect and result.permanent_redirect != feed.url:
+        if feed.moved_to_url == result.permanent_redirect:
+            feed.moved_seen_count += 1
+        else:
+            feed.moved_to_url = result.permanent_redirect[:2000]
+            feed.moved_seen_count = 1
+    elif not result.redirects:
+        feed.moved_to_url = ""
+        feed.moved_seen_count = 0
+    jitter = timedelta(seconds=random.uniform(0, 60))  # noqa: S311
+    feed.next_fetch_at = now + timedelta(minutes=feed.interval_minutes) + jitter
+
+
+def _record_failure(feed: Feed, error: SourceError, now: datetime) -> None:
+    feed.consecutive_failures += 1
+    feed.last_error_code = error.code
+    feed.last_error_params = _jsonable(error.params, error.detail)
+    feed.last_error_at = now
+    if feed.state == Feed.State.ACTIVE:
+        feed.state = Feed.State.FAILING
+    delay = feed.backoff_delay()
+    retry_after = error.params.get("retry_after")
+    if isinstance(retry_after, int | float) and retry_after > delay.total_seconds():
+        delay = timedelta(seconds=min(retry_after, 86400))
+    feed.next_fetch_at = now + delay
+
+
+def _jsonable(params: dict[str, Any], detail: str) -> dict[str, Any]:
+    clean: dict[str, Any] = {"detail": detail[:300]}
+    for key, value in params.items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            clean[key] = value if not isinstance(value, str) else value[:300]
+    return clean
+
+
+def apply_outcome(feed: Feed, outcome: FetchOutcome, now: datetime) -> None:
+    """Store a fetch's items and update the feed's health, in one transaction."""
+    if outcome.ok:
+        if outcome.parsed is not None:
+            parsed = outcome.parsed
+            if not feed.gmt_means_local and measure_gmt_means_local(
+                parsed.entries, now
+            ):
+                feed.gmt_means_local = True
+                logger.info("feed GMT dates read as local feed_id=%d", feed.id)
+            oids = agency_ids_by_oid({e.author_oid or "" for e in parsed.entries})
+            outcome.store = store_parsed_feed(feed, parsed, now, oids)
+        _record_success(feed, outcome, now)
+    else:
+        assert outcome.error is not None
+        _record_failure(feed, outcome.error, now)
+        logger.warning(
+            "feed fetch failed feed_id=%d code=%s failures=%d",
+            feed.id,
+            outcome.error.code,
+            feed.consecutive_failures,
+        )
+    feed.last_fetch_at = now
+    feed.claimed_until = None
+    feed.save()
+    FetchLog.objects.create(
+        feed=feed,
+        started_at=outcome.started_at,
+        duration_ms=outcome.duration_ms,
+        http_status=outcome.result.status if outcome.result else None,
+        ok=outcome.ok,
+        error_code=outcome.error.code if outcome.error else "",
+        error_params=feed.last_error_params if outcome.error else {},
+        items_seen=outcome.store.seen,
+        items_new=outcome.store.new,
+        items_updated=outcome.store.updated,
+        flags=sorted(set(outcome.parsed.flags)) if outcome.parsed else [],
+    )
+
+
+def fetch_feeds(
+    feeds: list[Feed], *, policy: FetchPolicy | None = None
+) -> list[FetchOutcome]:
+    """Fetch the given feeds now, store their items and update their state."""
+    if not feeds:
+        return []
+    now = timezone.now()
+    requests = [build_request(feed, now) for feed in feeds]
+    outcomes = asyncio.run(fetch_many(requests, policy or fetch_policy()))
+    by_id = {feed.id: feed for feed in feeds}
+    stored_at = timezone.now()
+    for outcome in outcomes:
+        apply_outcome(by_id[outcome.feed_id], outcome, stored_at)
+    return outcomes
+
+
+def claim_due_feeds(now: datetime, limit: int = 500) -> list[int]:
+    """Claim feeds that are due, so two schedulers never fetch one feed twice."""
+    due = Feed.objects.filter(
+        state__in=[Feed.State.ACTIVE, Feed.State.FAILING],
+    ).filter(Q(next_fetch_at__isnull=True) | Q(next_fetch_at__lte=now)).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    claimed: list[int] = []
+    until = now + timedelta(seconds=CLAIM_SECONDS)
+    for feed_id, claimed_until in due.order_by("next_fetch_at").values_list(
+        "id", "claimed_until"
+    )[:limit]:
+        # The conditional update is the claim: it fails if another worker won.
+        won = Feed.objects.filter(id=feed_id, claimed_until=claimed_until).update(
+            claimed_until=until
+        )
+        if won:
+            claimed.append(feed_id)
+    return claimed
