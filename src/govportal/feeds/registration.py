@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,6 +18,14 @@ from govportal.lib.httpfetch import Fetcher, FetchPolicy
 from govportal.lib.netguard import validate_url
 
 logger = logging.getLogger(__name__)
+
+
+USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@]*@")
+
+
+def redact_url(url: str, limit: int = 200) -> str:
+    """Shorten an address for a message and hide any user name and password."""
+    return USERINFO.sub(r"\1***@", url[:limit])
 
 
 class RegistrationError(Exception):
@@ -103,7 +112,7 @@ def register_feed(
     except SourceError as exc:
         texts = describe_both(exc.code, {"detail": exc.detail, **exc.params})
         raise RegistrationError(
-            f"{texts['zh-hant']} / {texts['en']} ({exc.code}: {url[:200]!r})"
+            f"{texts['zh-hant']} / {texts['en']} ({exc.code}: {redact_url(url)!r})"
         ) from exc
     if not 5 <= interval_minutes <= 24 * 60:
         raise RegistrationError(

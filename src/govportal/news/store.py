@@ -281,6 +281,7 @@ def agency_ids_by_oid(oids: set[str]) -> dict[str, int]:
 def purge_expired(now: datetime) -> int:
     """Delete news older than the retention period; return how many went."""
     cutoff = now - timedelta(days=settings.NEWS_RETENTION_DAYS)
-    deleted, _ = NewsItem.objects.filter(published_at__lt=cutoff).delete()
+    _, per_model = NewsItem.objects.filter(published_at__lt=cutoff).delete()
+    deleted = per_model.get(NewsItem._meta.label, 0)
     logger.info("news purged items=%d cutoff=%s", deleted, cutoff.isoformat())
     return deleted

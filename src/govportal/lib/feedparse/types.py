@@ -18,6 +18,8 @@ class ParsedEntry:
     author_oid: str | None = None
     author: str | None = None
     flags: list[str] = field(default_factory=list)
+    # Category labels, at most 20 of at most 100 characters each.
+    categories: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -1,0 +1,360 @@
+"""Rendering of the site's pages into a folder.
+
+Speed comes from rendering each repeated piece once per build: every news item
+becomes one HTML fragment that all list pages reuse, and the page chrome (head,
+header and footer, with their translated texts) is rendered once per kind of
+page. Templates are rendered through the engine's compiled ``Template`` objects,
+which skips the per-call context set-up of the template backend.
+"""
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypedDict, cast
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template import Context, engines
+from django.template.backends.django import DjangoTemplates
+from django.template.base import Template
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+
+from .content import AgencyGroup, NewsEntry, SiteContent, format_local_time
+from .paths import SitePaths
+from .syndication import RSS_FILE, render_rss, render_sitemap
+
+HOME_NEWS_COUNT = 20
+STATIC_SOURCE_DIR = Path(__file__).resolve().parent / "static" / "publicsite"
+STATIC_TARGET = "static"
+# The same policy as the one `govportal serve` sends as a header, for web servers
+# that send none. frame-ancestors only works as a header, so it is left out here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' https:; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+class PageLink(TypedDict):
+    """One entry of a pagination bar.
+
+    A dict rather than a dataclass because Django's variable lookup tries item
+    access first, and a failed item access costs an exception per lookup.
+    """
+
+    # The page number as text, or "" for an ellipsis.
+    number: str
+    url: str
+    is_current: bool
+    # The accessible name, such as "第 3 頁".
+    label: str
+
+
+def page_label(number: int) -> str:
+    return gettext("第 %(number)s 頁") % {"number": number}
+
+
+def pagination_links(
+    current: int, total: int, url_for: Callable[[int], str], window: int = 2
+) -> list[PageLink]:
+    """Return the first, last and nearby page numbers, with ellipses for gaps."""
+    nearby = range(max(1, current - window), min(total, current + window) + 1)
+    numbers = sorted({1, total, *nearby})
+    links: list[PageLink] = []
+    previous = 0
+    for number in numbers:
+        if number - previous > 1:
+            links.append(PageLink(number="", url="", is_current=False, label=""))
+        links.append(
+            PageLink(
+                number=str(number),
+                url=url_for(number),
+                is_current=number == current,
+                label=page_label(number),
+            )
+        )
+        previous = number
+    return links
+
+
+def split_pages(
+    entries: Sequence[NewsEntry], page_size: int
+) -> list[Sequence[NewsEntry]]:
+    """Split entries into pages, returning one empty page when there are none."""
+    if not entries:
+        return [entries]
+    starts = range(0, len(entries), page_size)
+    return [entries[start : start + page_size] for start in starts]
+
+
+class SiteRenderer:
+    """Writes every page, the feeds and the static assets into ``output_dir``.
+
+    Call within ``translation.override`` for the site language.
+    """
+
+    def __init__(
+        self, output_dir: Path, content: SiteContent, paths: SitePaths, now: datetime
+    ) -> None:
+        self.output_dir = output_dir
+        self.content = content
+        self.paths = paths
+        self.page_size = max(1, settings.SITE_NEWS_PAGE_SIZE)
+        self.pages_written = 0
+        self.files_written = 0
+        self.page_folders: list[str] = []
+        self._created_dirs: set[Path] = set()
+        self._templates: dict[str, Template] = {}
+        self._chrome: dict[tuple[str, bool], dict[str, str]] = {}
+        self._list_fragments: dict[int, str] = {}
+
+        updated_iso, updated_display = format_local_time(
+            now, ZoneInfo(settings.TIME_ZONE)
+        )
+        self.site: dict[str, Any] = {
+            "name": gettext("政府入口網"),
+            "home_url": paths.url(""),
+            "news_url": paths.url(paths.news_folder(1)),
+            "agencies_url": paths.url("news/agencies"),
+            "about_url": paths.url("about"),
+            "rss_url": paths.asset(RSS_FILE),
+            "css_url": paths.asset(f"{STATIC_TARGET}/site.css"),
+            "icon_url": paths.asset(f"{STATIC_TARGET}/favicon.svg"),
+            "updated_iso": updated_iso,
+            "updated_display": updated_display,
+            "content_security_policy": CONTENT_SECURITY_POLICY,
+            "news_count": len(content.entries),
+            "agency_count": len(content.agencies),
+        }
+        self.home_crumb = (gettext("首頁"), self.site["home_url"])
+        self.agencies_crumb = (gettext("機關消息"), self.site["agencies_url"])
+
+    def render_all(self) -> None:
+        self.copy_static()
+        self.render_home()
+        self.render_news_pages(
+            self.content.entries,
+            folder_for=self.paths.news_folder,
+            title=gettext("最新消息"),
+            parent_crumbs=[],
+            page_kind="news",
+        )
+        self.render_agency_index()
+        for group in self.content.agencies:
+            self.render_agency_pages(group)
+        self.render_about()
+        self.render_not_found()
+        self.render_feeds()
+
+    # Templates and output.
+
+    def template(self, name: str) -> Template:
+        template = self._templates.get(name)
+        if template is None:
+            backend = cast(DjangoTemplates, engines["django"])
+            template = backend.engine.get_template(name)
+            self._templates[name] = template
+        return template
+
+    def render(self, name: str, context: dict[str, Any]) -> SafeString:
+        return self.template(name).render(Context(context))
+
+    def chrome(self, page_kind: str, is_first_page: bool) -> dict[str, str]:
+        """Return the head, header and footer HTML for a kind of page."""
+        key = (page_kind, is_first_page)
+        chrome = self._chrome.get(key)
+        if chrome is None:
+            context = {
+                "site": self.site,
+                "page_kind": page_kind,
+                "is_first_page": is_first_page,
+            }
+            chrome = {
+                "head": self.render("publicsite/_head.html", context),
+                "header": self.render("publicsite/_header.html", context),
+                "footer": self.render("publicsite/_footer.html", context),
+                "breadcrumbs_label": gettext("導覽路徑"),
+            }
+            self._chrome[key] = chrome
+        return chrome
+
+    def write_file(self, relative_path: str, text: str) -> None:
+        path = self.output_dir / relative_path
+        parent = path.parent
+        if parent not in self._created_dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._created_dirs.add(parent)
+        with open(path, "w", encoding="utf-8", newline="\n") as output:
+            output.write(text)
+        self.files_written += 1
+
+    def write_page(
+        self,
+        relative_path: str,
+        template_name: str,
+        context: dict[str, Any],
+        folder: str | None,
+    ) -> None:
+        """Render a page and write it. ``folder`` None keeps it out of the sitemap."""
+        page_kind = context["page_kind"]
+        is_first_page = context.get("page_number", 1) == 1
+        context["site"] = self.site
+        context["chrome"] = self.chrome(page_kind, is_first_page)
+        self.write_file(relative_path, self.render(template_name, context))
+        self.pages_written += 1
+        if folder is not None:
+            self.page_folders.append(folder)
+
+    def write_folder_page(
+        self, folder: str, template_name: str, context: dict[str, Any]
+    ) -> None:
+        self.write_page(self.paths.page_file(folder), template_name, context, folder)
+
+    def copy_static(self) -> None:
+        """Copy the CSS and icon, and link the CSS with a hash for cache busting."""
+        for source in sorted(STATIC_SOURCE_DIR.iterdir()):
+            if not source.is_file():
+                continue
+            data = source.read_bytes()
+            target = self.output_dir / STATIC_TARGET / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            self.files_written += 1
+            if source.name == "site.css":
+                digest = hashlib.sha256(data).hexdigest()[:12]
+                self.site["css_url"] = self.paths.asset(
+                    f"{STATIC_TARGET}/site.css?v={digest}"
+                )
+
+    # News item fragments.
+
+    def render_item(self, entry: NewsEntry, heading: str, show_summary: bool) -> str:
+        return self.render(
+            "publicsite/_news_item.html",
+            {"entry": entry, "heading": heading, "show_summary": show_summary},
+        )
+
+    def list_items(self, entries: Sequence[NewsEntry]) -> SafeString:
+        """Return list-page fragments, rendering each entry at most once per build."""
+        fragments: list[str] = []
+        for entry in entries:
+            fragment = self._list_fragments.get(entry["item_id"])
+            if fragment is None:
+                fragment = self.render_item(entry, "h2", show_summary=True)
+                self._list_fragments[entry["item_id"]] = fragment
+            fragments.append(fragment)
+        # Each fragment comes from an autoescaping template.
+        return mark_safe("".join(fragments))  # noqa: S308
+
+    # Pages.
+
+    def render_home(self) -> None:
+        latest = self.content.entries[:HOME_NEWS_COUNT]
+        fragments = [self.render_item(entry, "h3", False) for entry in latest]
+        self.write_folder_page(
+            "",
+            "publicsite/home.html",
+            {
+                # Each fragment comes from an autoescaping template.
+                "items_html": mark_safe("".join(fragments)),  # noqa: S308
+                "has_news": bool(latest),
+                "page_kind": "home",
+            },
+        )
+
+    def render_news_pages(
+        self,
+        entries: Sequence[NewsEntry],
+        folder_for: Callable[[int], str],
+        title: str,
+        parent_crumbs: list[tuple[str, str]],
+        page_kind: str,
+        agency: AgencyGroup | None = None,
+    ) -> None:
+        pages = split_pages(entries, self.page_size)
+        total = len(pages)
+
+        def url_for(number: int) -> str:
+            return self.paths.url(folder_for(number))
+
+        breadcrumbs = [self.home_crumb, *parent_crumbs, (title, url_for(1))]
+        # The summary is the same on every page of a list, so render it once.
+        list_summary = self.render(
+            "publicsite/_list_summary.html",
+            {"agency": agency, "total_count": len(entries)},
+        )
+        for number, page_entries in enumerate(pages, start=1):
+            links = pagination_links(number, total, url_for) if total > 1 else []
+            position = ""
+            if total > 1:
+                position = gettext("（第 %(number)s 頁，共 %(total)s 頁）") % {
+                    "number": number,
+                    "total": total,
+                }
+            context = {
+                "title": title,
+                "breadcrumbs": breadcrumbs,
+                "items_html": self.list_items(page_entries),
+                "has_news": bool(page_entries),
+                "list_summary": list_summary,
+                "page_position": position,
+                "page_number": number,
+                "page_label": page_label(number),
+                "page_links": links,
+                "previous_url": url_for(number - 1) if number > 1 else "",
+                "next_url": url_for(number + 1) if number < total else "",
+                "page_kind": page_kind,
+            }
+            self.write_folder_page(
+                folder_for(number), "publicsite/news_list.html", context
+            )
+
+    def render_agency_index(self) -> None:
+        self.write_folder_page(
+            "news/agencies",
+            "publicsite/agency_index.html",
+            {
+                "agencies": self.content.agencies,
+                "breadcrumbs": [self.home_crumb, self.agencies_crumb],
+                "page_kind": "agencies",
+            },
+        )
+
+    def render_agency_pages(self, group: AgencyGroup) -> None:
+        def folder_for(number: int) -> str:
+            return self.paths.agency_folder(group.key, number)
+
+        self.render_news_pages(
+            group.entries,
+            folder_for=folder_for,
+            title=group.name,
+            parent_crumbs=[self.agencies_crumb],
+            page_kind="agency",
+            agency=group,
+        )
+
+    def render_about(self) -> None:
+        about_crumb = (gettext("關於本站"), self.site["about_url"])
+        self.write_folder_page(
+            "about",
+            "publicsite/about.html",
+            {
+                "feeds": self.content.feeds,
+                "retention_days": settings.NEWS_RETENTION_DAYS,
+                "fetch_window_days": settings.NEWS_FETCH_WINDOW_DAYS,
+                "breadcrumbs": [self.home_crumb, about_crumb],
+                "page_kind": "about",
+            },
+        )
+
+    def render_not_found(self) -> None:
+        """Write /404.html, which web servers send for any missing path."""
+        self.write_page(
+            "404.html", "publicsite/404.html", {"page_kind": "not_found"}, None
+        )
+
+    def render_feeds(self) -> None:
+        self.write_file(RSS_FILE, render_rss(self.content.entries, self.paths))
+        urls = (self.paths.absolute_url(folder) for folder in self.page_folders)
+        self.write_file("sitemap.xml", render_sitemap(urls))
