@@ -6,6 +6,7 @@ import pytest
 
 from govportal.lib.errors import SourceError
 from govportal.lib.feedparse import parse_feed
+from govportal.lib.sanitize import MAX_SUMMARY_SOURCE
 from tests.feedparse.helpers import FEED_URL, rss, rss_item, taipei
 
 RSS1 = """<?xml version="1.0"?>
@@ -401,3 +402,32 @@ def test_feed_url_resolves_description_links():
     ).entries[0]
 
     assert 'href="https://www.example.gov.tw/files/1.pdf"' in entry.summary_html
+
+
+def test_oversized_fields_dropped_or_capped():
+    extra = "<guid>" + "g" * 600 + "</guid>"
+    item = rss_item(
+        title="超長欄位",
+        link="https://a.gov.tw/" + "x" * 9000,
+        pub_date="Thu, 02 May 2024 09:00:00 +0800" + " " * 300,
+        extra=extra,
+    )
+
+    entry = parse_feed(rss(item)).entries[0]
+
+    assert entry.guid is None
+    assert entry.link is None
+    assert entry.published is None
+    assert "guid too long" in entry.flags
+    assert "link rejected" in entry.flags
+    assert "unparseable date" in entry.flags
+
+
+def test_huge_markup_description_bounded():
+    description = "&lt;b&gt;&lt;/b&gt;" * 200_000 + "尾"
+
+    entry = parse_feed(rss(rss_item(description=description))).entries[0]
+
+    assert len(entry.summary_html) <= MAX_SUMMARY_SOURCE + 10
+    assert "尾" not in entry.summary_html
+    assert "description truncated" in entry.flags

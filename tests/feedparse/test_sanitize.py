@@ -112,3 +112,8 @@ def test_cut_bounded_for_tag_flood():
 
     assert truncated is True
     assert len(cut) <= 200_001
+
+
+def test_empty_elements_only_become_empty():
+    assert sanitize_html("<p><b> </b>&nbsp;</p>" * 100)[0] == ""
+    assert sanitize_html("<p>&nbsp;&amp;</p>")[0] == "<p>&nbsp;&amp;</p>"

@@ -462,12 +462,12 @@ def test_brotli_decoded_when_available(fixture_server):
     ],
     ids=["not-gzip", "truncated-gzip", "bad-deflate", "unsupported"],
 )
-def test_broken_compression_is_invalid_response(fixture_server, encoding, body):
+def test_broken_compression_is_protocol_error(fixture_server, encoding, body):
     fixture_server.route(
         "/rss/news.xml",
         Response(200, {**RSS_HEADERS, "Content-Encoding": encoding}, body),
     )
-    assert fetch_error(fixture_server.url("/rss/news.xml")).code == "invalid_response"
+    assert fetch_error(fixture_server.url("/rss/news.xml")).code == "protocol_error"
 
 
 def test_empty_body_labelled_gzip_is_empty(fixture_server):
@@ -563,10 +563,10 @@ def test_refused_connection_is_connect_failed(fixture_server):
     assert error.code == "connect_failed"
 
 
-def test_truncated_body_is_invalid_response(fixture_server):
+def test_truncated_body_is_protocol_error(fixture_server):
     fixture_server.route(
         "/rss/news.xml", Response(200, {"Content-Length": "10"}, b"short")
     )
     error = fetch_error(fixture_server.url("/rss/news.xml"))
     assert isinstance(error, SourceError)
-    assert error.code == "invalid_response"
+    assert error.code == "protocol_error"

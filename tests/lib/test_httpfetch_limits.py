@@ -151,7 +151,7 @@ def test_case43_lying_length_surplus_same_read(fixture_server):
     """Case 43 exchange 2, with the surplus right behind the declared bytes.
 
     When aiohttp reads the surplus together with the body, it reports data
-    after the message and the fetch fails with invalid_response. Whether the
+    after the message and the fetch fails with protocol_error. Whether the
     surplus lands in the same read depends on TCP timing, so both safe
     outcomes are accepted; neither reads past the declared length.
     """
@@ -164,7 +164,7 @@ def test_case43_lying_length_surplus_same_read(fixture_server):
         try:
             result = fetch(fixture_server.url("/rss/news.xml"))
         except SourceError as error:
-            assert error.code == "invalid_response"
+            assert error.code == "protocol_error"
         else:
             assert len(result.body) == 1000
         _, peak = tracemalloc.get_traced_memory()

@@ -60,13 +60,17 @@ class Response:
         return self.body.decode("utf-8")
 
 
-def request(base_url: str, raw_path: str, method: str = "GET") -> Response:
+def request(
+    base_url: str, raw_path: str, method: str = "GET", body: bytes | None = None
+) -> Response:
     """Send raw_path exactly as given, without the client normalising dots."""
     parts = urlsplit(base_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
         connection.putrequest(method, raw_path, skip_accept_encoding=True)
-        connection.endheaders()
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
         response = connection.getresponse()
         return Response(response.status, response.headers, response.read())
     finally:

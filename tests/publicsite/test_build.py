@@ -6,6 +6,7 @@ import pytest
 from govportal.feeds.models import Feed
 from govportal.news.models import NewsItem
 from govportal.publicsite.build import build_site
+from govportal.publicsite.content import SUMMARY_EXCERPT_CHARS
 from govportal.publicsite.paths import SitePaths, is_safe_agency_key, is_web_url
 from govportal.publicsite.render import HOME_NEWS_COUNT
 from govportal.publicsite.syndication import RSS_ITEM_COUNT
@@ -245,6 +246,25 @@ def test_summary_html_rendered(site_dir):
     assert summary[0].text_content() == "勤洗手"
 
 
+def test_long_summary_cut_to_excerpt(site_dir):
+    agency = make_agency(MINISTRY_OF_HEALTH)
+    article = "<p><strong>重點</strong>" + "長" * 3000 + "</p><p>第二段</p>"
+    make_news(agency, "長篇新聞", BUILD_TIME - timedelta(hours=1), summary_html=article)
+    build_site(now=BUILD_TIME)
+
+    html = read_text(site_dir, "news/index.html")
+    page = parse_page(site_dir, "news/index.html")
+    summary = page.xpath(f".//*[{has_class('news-item__summary')}]")[0]
+    text = summary.text_content()
+    assert text.startswith("重點長長")
+    assert text.endswith("…")
+    assert len(text) <= SUMMARY_EXCERPT_CHARS + 1
+    assert "第二段" not in html
+    assert "…</p>" in html
+    rss = read_text(site_dir, "feeds/news.xml")
+    assert "長" * 3000 not in rss
+
+
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
@@ -334,6 +354,11 @@ def test_news_pagination(site_dir, settings):
     assert news_titles(second) == ["消息 4", "消息 5", "消息 6"]
     assert news_titles(third) == ["消息 7", "消息 8"]
 
+    summary = second.xpath(f".//p[{has_class('page-heading__summary')}]")[0]
+    assert (
+        summary.text_content()
+        == "共 8 則消息，依發布時間由新到舊排列（第 2 頁，共 3 頁）"
+    )
     nav = second.xpath(f".//nav[{has_class('pagination')}]")[0]
     assert nav.get("aria-label") == "分頁"
     current = nav.xpath(".//a[@aria-current='page']")

@@ -87,6 +87,13 @@ def test_head_sends_no_body(served_site):
     assert int(response.headers["Content-Length"]) > 0
 
 
+def test_request_body_closes_connection(served_site):
+    response = request(served_site, "/", body=b"GET /secret.txt HTTP/1.1\r\n\r\n")
+
+    assert response.status == 200
+    assert response.headers["Connection"] == "close"
+
+
 def test_other_methods_not_implemented(served_site):
     response = request(served_site, "/", method="POST")
 

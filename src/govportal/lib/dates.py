@@ -39,6 +39,9 @@ UNKNOWN_ZONE = "unknown time zone"
 MINGUO_OFFSET = 1911
 # Four-digit years before this are typos or placeholders such as 0001-01-01.
 MIN_YEAR = 1900
+# Longer strings are rejected unread: the longest accepted form, a
+# JavaScript date with a zone name in brackets, is well under this.
+MAX_DATE_CHARS = 200
 # Real UTC offsets range from -12:00 to +14:00.
 MAX_OFFSET = timedelta(hours=14)
 
@@ -151,6 +154,12 @@ _MONTH_FIRST_RE = re.compile(
     r"\s*(?P<zone>[a-z+\-].*)?$",
     re.IGNORECASE,
 )
+# "Thu, 02 May 2024 09:00:00 +0800", the form most feeds use, takes a short
+# path. Anything unusual about it falls through to the general patterns.
+_COMMON_RFC822_RE = re.compile(
+    r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) "
+    r"([+-]\d{4}|GMT|UTC|UT|Z)"
+)
 _ASPNET_RE = re.compile(r"^/?Date\((?P<millis>-?\d{1,15})(?P<offset>[+-]\d{4})?\)/?$")
 _ZONE_RE = re.compile(
     r"^(?P<name>[a-z]{1,5})?\s*"
@@ -172,8 +181,13 @@ def parse_date(text: str | None, default_tz: str = "Asia/Taipei") -> ParsedDate:
     Raises ``zoneinfo.ZoneInfoNotFoundError`` only for an unknown ``default_tz``.
     """
     local_zone = _zone(default_tz)
-    if not text:
+    if not text or len(text) > MAX_DATE_CHARS:
         return _FAILED
+    match = _COMMON_RFC822_RE.fullmatch(text)
+    if match:
+        parsed = _from_common_rfc822(match)
+        if parsed is not None:
+            return parsed
     match = _ASPNET_RE.match(text.strip())
     if match:
         return _from_aspnet(match, local_zone)
@@ -192,6 +206,30 @@ def parse_date(text: str | None, default_tz: str = "Asia/Taipei") -> ParsedDate:
         if match:
             return _from_match(match, two_digit_rule, local_zone)
     return _FAILED
+
+
+def _from_common_rfc822(match: re.Match[str]) -> ParsedDate | None:
+    """Build the result for the common RFC 822 form, or None to use the full path."""
+    day, month_name, year, hour, minute, second, zone_text = match.groups()
+    month = _MONTHS.get(month_name.lower())
+    zone = _parse_zone(zone_text)
+    if month is None or zone is None or zone[0] is None or int(year) < MIN_YEAR:
+        return None
+    explicit_zone, says_gmt, _known = zone
+    try:
+        value = datetime(
+            int(year),
+            month,
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            0,
+            explicit_zone,
+        )
+    except ValueError:
+        return None
+    return ParsedDate(value, says_gmt)
 
 
 def _normalize(text: str) -> str:
@@ -320,7 +358,7 @@ def _parse_zone(text: str) -> tuple[tzinfo | None, bool, bool] | None:
         return UTC, True, True
     if name in _ZONE_ABBREVIATIONS:
         return _fixed_zone(timedelta(hours=_ZONE_ABBREVIATIONS[name])), False, True
-    # An unknown abbreviation: read the time as local time and say so.
+    # An unknown abbreviation: read the time as local time and flag it.
     return None, False, False
 
 

@@ -12,7 +12,7 @@ Failures raise ``SourceError`` with one of these codes: ``invalid_url``,
 ``blocked_target``, ``host_not_found``, ``redirect_blocked``,
 ``redirect_loop``, ``too_many_redirects``, ``robots_disallowed``,
 ``http_status``, ``too_large``, ``too_large_decompressed``, ``timeout``,
-``tls_error``, ``connect_failed`` and ``invalid_response``.
+``tls_error``, ``connect_failed`` and ``protocol_error``.
 """
 
 import asyncio
@@ -87,7 +87,7 @@ _ROBOTS_ABSENT_CODES = frozenset(
         "http_status",
         "too_large",
         "too_large_decompressed",
-        "invalid_response",
+        "protocol_error",
         "redirect_loop",
         "too_many_redirects",
         "redirect_blocked",
@@ -460,7 +460,7 @@ class Fetcher:
             except HttpProcessingError as exc:
                 # Raised unwrapped when the parser fails while a body is read.
                 raise SourceError(
-                    "invalid_response",
+                    "protocol_error",
                     f"invalid HTTP response from {url.host}: {str(exc)[:300]}",
                     url=str(url),
                 ) from exc
@@ -513,7 +513,7 @@ class Fetcher:
             # aiohttp stops at the declared length and parses what follows as
             # the next response, which fails: the server lied about the size.
             raise SourceError(
-                "invalid_response",
+                "protocol_error",
                 f"server sent more data than its Content-Length of {declared} bytes",
                 declared=declared,
                 url=str(url),
@@ -748,7 +748,7 @@ def _translate_client_error(exc: aiohttp.ClientError, url: URL) -> SourceError:
     if isinstance(exc, aiohttp.InvalidURL):
         return SourceError("invalid_url", f"URL rejected by the client: {message}")
     return SourceError(
-        "invalid_response", f"invalid HTTP response from {host}: {message}", host=host
+        "protocol_error", f"invalid HTTP response from {host}: {message}", host=host
     )
 
 
@@ -813,7 +813,7 @@ class _ZlibStage:
                     return
                 if self._kind != "gzip":
                     raise SourceError(
-                        "invalid_response", "data after the end of the deflate stream"
+                        "protocol_error", "data after the end of the deflate stream"
                     )
                 # A gzip body may hold several members back to back.
                 self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -821,7 +821,7 @@ class _ZlibStage:
                 piece = self._decoder.decompress(pending, PIECE_BYTES)
             except zlib.error as exc:
                 raise SourceError(
-                    "invalid_response", f"{self._kind} body is corrupt: {exc}"
+                    "protocol_error", f"{self._kind} body is corrupt: {exc}"
                 ) from None
             pending = self._decoder.unconsumed_tail
             if piece:
@@ -838,7 +838,7 @@ class _ZlibStage:
             return b""
         if self._head or self._decoder is None or not self._decoder.eof:
             raise SourceError(
-                "invalid_response", f"{self._kind} body ends before its stream ends"
+                "protocol_error", f"{self._kind} body ends before its stream ends"
             )
         return b""
 
@@ -862,13 +862,11 @@ class _BrotliStage:
                     break
                 yield piece
         except self._brotli.error as exc:
-            raise SourceError(
-                "invalid_response", f"br body is corrupt: {exc}"
-            ) from None
+            raise SourceError("protocol_error", f"br body is corrupt: {exc}") from None
 
     def finish(self) -> bytes:
         if not self._decoder.is_finished():
-            raise SourceError("invalid_response", "br body ends before its stream ends")
+            raise SourceError("protocol_error", "br body ends before its stream ends")
         return b""
 
 
@@ -929,7 +927,7 @@ def _decoding_stages(headers: dict[str, str]) -> list[_Stage]:
             stages.append(_BrotliStage())
         elif coding != "identity":
             raise SourceError(
-                "invalid_response",
+                "protocol_error",
                 f"unsupported Content-Encoding {coding!r}",
                 content_encoding=coding,
             )

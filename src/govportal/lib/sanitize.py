@@ -84,9 +84,10 @@ _TAG_RE = re.compile(r"<[^<>]*>?")
 # always looks like this.
 _HREFLESS_ANCHOR = '<a rel="noopener noreferrer">'
 _HREFLESS_ANCHOR_RE = re.compile(_HREFLESS_ANCHOR + "(.*?)</a>", re.DOTALL)
-_ANY_TAG_RE = re.compile(r"<[^>]*>")
-# Short outputs are checked for visible text; longer ones always have some.
-_EMPTY_CHECK_LENGTH = 300
+# A visible character: at the start or after a tag, past any spaces and
+# no-break spaces. The search stops at the first text, so it is cheap unless
+# the fragment has none.
+_VISIBLE_TEXT_RE = re.compile(r"(?:^|>)(?:\s|&nbsp;)*(?:[^<\s&]|&(?!nbsp;))")
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -118,16 +119,18 @@ def sanitize_html(
 ) -> tuple[str, bool]:
     """Return ``(safe_html, truncated)`` for an untrusted HTML fragment.
 
-    ``base_url`` resolves relative links; a link that does not resolve to an
-    absolute http(s) URL loses its ``href``. ``truncated`` is True when the
-    fragment was cut to ``max_text_chars`` characters of text. An escaped
-    CDATA section counts as its content, and a fragment with no visible
-    content becomes "".
+    ``base_url`` resolves relative links. A link that does not resolve to an
+    absolute http(s) or mailto URL loses its ``href`` and becomes plain text.
+    ``truncated`` is True when the fragment was cut to ``max_text_chars``
+    characters of text. An escaped CDATA section counts as its content, and a
+    fragment with no visible content becomes "".
     """
     if not markup:
         return "", False
+    markup, source_cut = _cut_source(markup)
     markup = unwrap_cdata(remove_unwanted(markup))
     markup, truncated = cut_html(markup, max_text_chars)
+    truncated = truncated or source_cut
     if "<" not in markup and "&" not in markup:
         # Plain text needs no parser, only escaping.
         text = markup.strip()
@@ -141,14 +144,9 @@ def sanitize_html(
         # An anchor whose href was removed would render as a dead link.
         cleaned = _HREFLESS_ANCHOR_RE.sub(r"\1", cleaned)
     cleaned = cleaned.strip()
-    if len(cleaned) < _EMPTY_CHECK_LENGTH and not _has_visible_text(cleaned):
+    if _VISIBLE_TEXT_RE.search(cleaned) is None:
         return "", truncated
     return cleaned, truncated
-
-
-def _has_visible_text(fragment: str) -> bool:
-    text = _ANY_TAG_RE.sub("", fragment).replace("&nbsp;", " ")
-    return bool(text.strip())
 
 
 def cut_html(markup: str, max_text_chars: int) -> tuple[str, bool]:
@@ -182,9 +180,22 @@ def cut_html(markup: str, max_text_chars: int) -> tuple[str, bool]:
     return markup, False
 
 
+def _cut_source(markup: str) -> tuple[str, bool]:
+    """Cut ``markup`` to ``MAX_SUMMARY_SOURCE`` characters, before any tag it splits."""
+    if len(markup) <= MAX_SUMMARY_SOURCE:
+        return markup, False
+    markup = markup[:MAX_SUMMARY_SOURCE]
+    last_open = markup.rfind("<")
+    if last_open > markup.rfind(">"):
+        markup = markup[:last_open]
+    return markup + "…", True
+
+
 def _cut_text(markup: str, start: int, length: int) -> str:
     end = start + max(length, 0)
-    ampersand = markup.rfind("&", max(start, end - 32), end)
+    # The longest HTML entity name, "&CounterClockwiseContourIntegral;", has 33
+    # characters.
+    ampersand = markup.rfind("&", max(start, end - 40), end)
     if ampersand != -1 and ";" not in markup[ampersand:end]:
         end = ampersand
     return markup[:end] + "…"

@@ -15,12 +15,14 @@ from govportal.lib.textclean import strip_invisible
 
 # Django's URLField on NewsItem.link has max_length=2000.
 MAX_LINK_LENGTH = 2000
+# Longer link text is rejected before cleaning, which keeps the cost bounded.
+_MAX_LINK_SOURCE = 4 * MAX_LINK_LENGTH
 
 _WEB_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Query parameters added by analytics and ad platforms. They never select
-# content, so removing them cannot change the page an agency link points to.
+# Query parameters added by analytics and ad platforms. They do not select
+# content, so removing them keeps the page an agency link points to.
 TRACKING_PARAMETERS = frozenset(
     {
         "fbclid",
@@ -68,7 +70,8 @@ _UNSAFE_CHARACTER_RE = re.compile(r"[^A-Za-z0-9" + re.escape(_SAFE_CHARACTERS) +
 # WHATWG URL parsing removes ASCII tab and newline anywhere, which is how
 # "java\tscript:" becomes "javascript:" in a browser.
 _TAB_NEWLINE_RE = re.compile(r"[\t\n\r]")
-# "&amp;" once for the XML layer is normal; agencies double-escape it too.
+# Agencies escape "&" twice ("&amp;amp;" in the XML), so links are unescaped
+# until no "&amp;" is left.
 _ESCAPED_AMPERSAND_RE = re.compile(r"&(?:amp|#0*38|#x0*26);", re.IGNORECASE)
 # Absolute http(s) URL. The authority stops at "/", "?" or "#" as in RFC 3986,
 # and a backslash in it is rejected later because browsers read it as "/".
@@ -95,6 +98,8 @@ def clean_link(link: str | None, base: str | None = None) -> str | None:
     the default port is removed and non-ASCII characters are percent-encoded.
     The fragment is kept.
     """
+    if link is not None and len(link) > _MAX_LINK_SOURCE:
+        return None
     parts = _split_web_url(link, base)
     if parts is None:
         return None
@@ -146,10 +151,10 @@ def remove_tracking_parameters(query: str) -> str:
     if not query:
         return query
     pairs = query.split("&")
-    kept = [pair for pair in pairs if pair and not _is_tracking(pair)]
-    if len(kept) == len(pairs):
+    remaining = [pair for pair in pairs if pair and not _is_tracking(pair)]
+    if len(remaining) == len(pairs):
         return query
-    return "&".join(kept)
+    return "&".join(remaining)
 
 
 def _is_tracking(pair: str) -> bool:
@@ -171,8 +176,8 @@ def _strip_link_text(link: str | None) -> str:
             break
         text = _ESCAPED_AMPERSAND_RE.sub("&", text)
     if "&#" in text or "&colon;" in text.lower():
-        # Numeric references such as "jav&#x61;script:" are decoded so that the
-        # scheme check sees what a browser would see.
+        # Numeric references such as "jav&#x61;script:" are decoded, so the
+        # scheme check runs on the text a browser would use.
         text = _strip_edges(html.unescape(text))
     return text
 

@@ -14,11 +14,17 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from govportal.feeds.models import Feed
+from govportal.lib.sanitize import sanitize_html
 from govportal.news.models import NewsItem
 
 from .paths import SitePaths, is_safe_agency_key, is_web_url
 
 logger = logging.getLogger(__name__)
+
+# List pages and the RSS feed show at most this many characters of a summary's
+# text, because a stored summary may be a whole article (up to
+# sanitize.MAX_SUMMARY_TEXT characters).
+SUMMARY_EXCERPT_CHARS = 160
 
 # The feed states whose feeds are approved and fetched. A failing feed is still
 # an approved source, only temporarily unreachable.
@@ -45,6 +51,7 @@ class NewsEntry(TypedDict):
     published_at: datetime
     published_iso: str
     published_display: str
+    # The stored sanitized summary, cut to SUMMARY_EXCERPT_CHARS characters of text.
     summary_html: str
 
 
@@ -78,6 +85,20 @@ def format_local_time(moment: datetime, zone: tzinfo) -> tuple[str, str]:
     """Return (datetime attribute value, displayed text) in the site's time zone."""
     local = moment.astimezone(zone)
     return local.isoformat(timespec="seconds"), local.strftime("%Y-%m-%d %H:%M")
+
+
+def summary_excerpt(summary_html: str) -> str:
+    """Cut a sanitized summary to SUMMARY_EXCERPT_CHARS characters of text.
+
+    The sanitizer closes the elements that the cut leaves open and marks the cut
+    with an ellipsis. Markup this short has no more text, so it is kept as is.
+    """
+    if len(summary_html) <= SUMMARY_EXCERPT_CHARS:
+        return summary_html
+    excerpt, _truncated = sanitize_html(
+        summary_html, max_text_chars=SUMMARY_EXCERPT_CHARS
+    )
+    return excerpt
 
 
 def load_news(paths: SitePaths) -> tuple[list[NewsEntry], list[AgencyGroup]]:
@@ -140,7 +161,7 @@ def load_news(paths: SitePaths) -> tuple[list[NewsEntry], list[AgencyGroup]]:
             published_at=published_at,
             published_iso=published_iso,
             published_display=published_display,
-            summary_html=summary_html,
+            summary_html=summary_excerpt(summary_html),
         )
         entries.append(entry)
         if group is not None:

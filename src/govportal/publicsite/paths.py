@@ -74,7 +74,7 @@ class SitePaths:
 
     @staticmethod
     def page_file(folder: str) -> str:
-        """Return the file that holds a page folder, relative to the build root."""
+        """Return the HTML file of a page folder, relative to the build root."""
         return f"{folder}/index.html" if folder else "index.html"
 
     @staticmethod

@@ -8,7 +8,7 @@ Layout, for SITE_DIR = ``var/site``::
 A build is written into ``<name>.partial``, renamed to ``<name>`` when complete,
 and published by pointing a new temporary symlink at it and renaming that symlink
 over SITE_DIR with ``os.replace``. The rename is atomic on POSIX file systems, so
-a web server following SITE_DIR sees either the whole old build or the whole new
+a web server following SITE_DIR serves either the whole old build or the whole new
 one. The current build and the previous two are kept.
 """
 
@@ -170,12 +170,12 @@ def prune_builds(builds_dir: Path, keep: set[Path]) -> list[Path]:
         elif _BUILD_NAME_RE.fullmatch(name):
             builds.append(entry)
 
-    kept = len(keep_resolved)
+    kept_count = len(keep_resolved)
     for build in reversed(builds):
         if build.resolve() in keep_resolved:
             continue
-        if kept < KEEP_PREVIOUS_BUILDS + 1:
-            kept += 1
+        if kept_count < KEEP_PREVIOUS_BUILDS + 1:
+            kept_count += 1
             continue
         removed.append(build)
 

@@ -103,6 +103,9 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
     server_version = "govportal-site"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    # Seconds a connection may stay idle or slow before it is closed, so slow
+    # clients cannot hold the worker threads forever.
+    timeout = 30
 
     def do_GET(self) -> None:
         self.serve(send_body=True)
@@ -113,18 +116,26 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
     def end_headers(self) -> None:
         for name, value in SECURITY_HEADERS.items():
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         super().end_headers()
 
     def log_message(self, format: str, *args: object) -> None:
         logger.info("%s %s", self.address_string(), format % args)
 
     def serve(self, send_body: bool) -> None:
+        if self.headers.get("Content-Length", "0").strip() not in {"", "0"}:
+            # The body is never read, so the connection cannot carry another request.
+            self.close_connection = True
         try:
             root = self.server.site_dir.resolve(strict=True)
         except OSError:
             root = None
         if root is None or not root.is_dir():
-            logger.error("Site folder %s does not exist", self.server.site_dir)
+            logger.error(
+                "Site folder %s does not exist. Run: govportal build",
+                self.server.site_dir,
+            )
             self.send_text(
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 "The site has not been built yet. Run: govportal build\n",
@@ -185,8 +196,9 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
     ) -> None:
         try:
             source = open(path, "rb")
-        except OSError:
+        except OSError as error:
             # The build was pruned between resolving and opening.
+            logger.warning("Cannot open %s: %s", path, error)
             self.send_text(HTTPStatus.NOT_FOUND, "Not found.\n", send_body)
             return
         with source:

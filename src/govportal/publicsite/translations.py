@@ -40,10 +40,9 @@ def stale_catalogs(locale_dirs: list[Path]) -> list[Path]:
 def compile_translations(locale_dirs: list[Path] | None = None) -> list[Path]:
     """Compile stale catalogs and return the .mo files written.
 
-    When msgfmt is not installed this logs a warning and compiles nothing: the
-    public site is rendered in Chinese, which is the msgid language, so only the
-    English catalog is missing. Raises TranslationCompileError for a .po file
-    that msgfmt rejects.
+    When msgfmt is not installed, this logs a warning and compiles nothing. The
+    public site still builds, because its pages are in Chinese, the msgid
+    language. Raises TranslationCompileError for a .po file that msgfmt rejects.
     """
     if locale_dirs is None:
         locale_dirs = [Path(path) for path in settings.LOCALE_PATHS]

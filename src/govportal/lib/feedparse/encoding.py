@@ -1,8 +1,9 @@
-"""Decode a feed body to str exactly once.
+"""Choose the encoding of a feed body and decode it to str.
 
 Order of trust: byte order mark, HTTP charset, XML declaration. Each choice is
 checked by decoding strictly. When nothing is declared, UTF-8 (the XML and
-JSON default) is tried, then CP950.
+JSON default) is tried, then CP950. The resulting str is never decoded again:
+the XML reader hands lxml UTF-8 bytes without an encoding declaration.
 """
 
 import codecs
@@ -93,7 +94,7 @@ def normalize_charset(label: str | None) -> str | None:
 
 
 def decode_body(body: bytes, header_charset: str | None = None) -> DecodedBody:
-    """Decode ``body`` once, choosing the codec as the module docstring says."""
+    """Decode ``body`` with the codec chosen by the rules in the module docstring."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return _decode_with_fallback(body[len(bom) :], codec, [])
@@ -127,7 +128,7 @@ def decode_body(body: bytes, header_charset: str | None = None) -> DecodedBody:
 
     if len(declared) == 2 and declared[1] == "utf-8" and _is_utf8_text(body):
         # Valid multi-byte UTF-8 almost never happens by chance in a legacy
-        # encoding, so a prolog that says UTF-8 beats a header that does not.
+        # encoding, so a UTF-8 prolog beats a header that names another charset.
         flags.append(CHARSET_MISMATCH)
         return DecodedBody(body.decode("utf-8"), "utf-8", flags)
     for position, codec in enumerate(declared):

@@ -16,7 +16,7 @@ from govportal.lib.textclean import clean_text, html_to_text, truncate
 from govportal.lib.urlnorm import clean_link
 
 MAX_TITLE_CHARS = 500
-# NewsItem titles derived from a description are shorter than real titles.
+# A title derived from the description is cut shorter than a real title.
 MAX_DERIVED_TITLE_CHARS = 100
 # FeedEntry.guid has max_length=500. A longer guid is dropped, not cut,
 # because two cut guids could collide.
@@ -26,6 +26,8 @@ MAX_CATEGORIES = 20
 MAX_CATEGORY_CHARS = 100
 # Raw title sources are cut before cleaning so a 50 MB title costs little.
 _MAX_TITLE_SOURCE = 20 * MAX_TITLE_CHARS
+# Raw guids longer than this are dropped without cleaning.
+_MAX_GUID_SOURCE = 4 * MAX_GUID_CHARS
 
 LINK_REJECTED = "link rejected"
 TITLE_TRUNCATED = "title truncated"
@@ -105,9 +107,8 @@ def build_entry(raw: RawEntry, context: FeedContext) -> ParsedEntry | None:
         context.flag(ENTRIES_SKIPPED)
         return None
 
-    guid = clean_text(raw.guid) or None
-    if guid is not None and len(guid) > MAX_GUID_CHARS:
-        guid = None
+    guid = _clean_guid(raw.guid)
+    if guid is None and raw.guid and raw.guid.strip():
         flags.append(GUID_TOO_LONG)
 
     published = None
@@ -150,7 +151,7 @@ def finalize_entries(
     them, so it is set to None on all of them. Dated entries come first,
     newest first, and entries without a date follow in document order. Feeds
     list their newest items first, so an undated item is usually recent, but
-    it cannot push a dated item out of the cap. ``more_available`` says that
+    it cannot push a dated item out of the cap. ``more_available`` is True when
     the reader stopped before the end of the document.
     """
     counts: dict[str, int] = {}
@@ -178,6 +179,16 @@ def _clean_title(raw: RawEntry) -> str:
     if raw.title_is_html:
         return html_to_text(source, None)
     return clean_text(source)
+
+
+def _clean_guid(text: str | None) -> str | None:
+    """Return the cleaned guid, or None when it is empty or too long."""
+    if not text or len(text) > _MAX_GUID_SOURCE:
+        return None
+    guid = clean_text(text)
+    if not guid or len(guid) > MAX_GUID_CHARS:
+        return None
+    return guid
 
 
 def _escape_text(text: str) -> str:

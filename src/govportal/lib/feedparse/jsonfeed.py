@@ -15,7 +15,8 @@ from govportal.lib.feedparse.entries import MAX_CATEGORIES, FeedContext, RawEntr
 from govportal.lib.textclean import clean_text
 from govportal.lib.urlnorm import clean_link
 
-# How deep into wrapper objects ({"result": {"records": [...]}}) to look.
+# Maximum depth of wrapper objects searched for the item list, as in
+# {"result": {"records": [...]}}.
 _MAX_WRAPPER_DEPTH = 3
 
 # Key aliases in order of preference, already normalized (see _normalize_key).
@@ -159,7 +160,7 @@ def parse_json_feed(
     """Parse decoded JSON text. Returns (title, link, raw entries, more).
 
     Raises SourceError "malformed" for invalid JSON and "not_a_feed" for JSON
-    that holds no news items.
+    that contains no news items.
     """
     try:
         document = json.loads(text)

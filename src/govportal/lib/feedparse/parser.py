@@ -7,9 +7,11 @@ from govportal.lib.feedparse.jsonfeed import parse_json_feed
 from govportal.lib.feedparse.types import ParsedEntry, ParsedFeed
 from govportal.lib.feedparse.xmlfeed import parse_xml_feed
 
-# Items read from a document, in document order, before sorting and capping:
-# enough to find the newest ``max_entries`` in any feed that lists newest
-# first, while a million-item document costs no more than this many.
+# The readers keep max(SCAN_FACTOR * max_entries, MIN_SCAN) items in document
+# order, and only those are sorted and capped. A million-item document costs no
+# more than that many items.
+# NOTE: a feed that lists oldest first and has more items than the limit loses
+# its newest items. The sample agency feeds all list newest first.
 SCAN_FACTOR = 5
 MIN_SCAN = 1000
 

@@ -1,4 +1,4 @@
-"""Text-level preparation of an XML feed before lxml sees it.
+"""Text-level preparation of an XML feed before lxml parses it.
 
 lxml only ever receives UTF-8 bytes without an XML declaration and without a
 DOCTYPE, so it never decodes a legacy encoding, never loads a DTD and never
@@ -29,7 +29,7 @@ MAX_ENTITY_REFERENCES = 10_000
 MAX_EXPANSION_CHARS = 1_000_000
 MAX_INTERNAL_SUBSET_CHARS = 64 * 1024
 MAX_ENTITY_DECLARATIONS = 500
-# How far into the body junk before the XML declaration is looked for.
+# Number of leading characters searched for an XML declaration after junk.
 PROLOG_SEARCH_CHARS = 4096
 
 _PREDEFINED_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
@@ -77,7 +77,7 @@ class Doctype:
 
 @dataclass
 class Prologue:
-    """What comes before the root element: its name, position and DOCTYPE."""
+    """The start of a document: root element name and position, and the DOCTYPE."""
 
     root_name: str
     root_start: int
@@ -140,7 +140,7 @@ def scan_prologue(text: str) -> Prologue:
             position = end + 2
         elif text[position : position + 9].upper() == "<!DOCTYPE":
             if doctype is not None:
-                raise _dtd_error("?", "the document has two DOCTYPE declarations")
+                raise _dtd_error(None, "the document has two DOCTYPE declarations")
             doctype = _parse_doctype(text, position)
             position = doctype.end
         else:
@@ -234,10 +234,11 @@ def _is_xml_character(code_point: int) -> bool:
     )
 
 
-def _dtd_error(name: str, reason: str) -> SourceError:
+def _dtd_error(name: str | None, reason: str) -> SourceError:
+    doctype = "The DOCTYPE" if name is None else f"The DOCTYPE {name!r}"
     return SourceError(
         "dtd_rejected",
-        f"The DOCTYPE {name!r} was rejected: {reason}. Feeds must not use DTDs.",
+        f"{doctype} was rejected because {reason}. Remove the DTD from the feed.",
         doctype=name,
         reason=reason,
     )
@@ -246,7 +247,7 @@ def _dtd_error(name: str, reason: str) -> SourceError:
 def _parse_doctype(text: str, start: int) -> Doctype:
     match = _DOCTYPE_HEAD_RE.match(text, start)
     if match is None:
-        raise _dtd_error("?", "the DOCTYPE declaration is malformed")
+        raise _dtd_error(None, "the DOCTYPE declaration is malformed")
     name = match[1]
     if name.lower() == "html":
         raise SourceError(
@@ -255,6 +256,9 @@ def _parse_doctype(text: str, start: int) -> Doctype:
     position = match.end()
     external = _EXTERNAL_ID_RE.match(text, position)
     if external:
+        # NOTE: this also rejects the harmless Netscape RSS 0.91 DOCTYPE
+        # (PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"), which
+        # some old feeds still carry. The policy treats every external DTD alike.
         identifier = external[2] or ""
         raise _dtd_error(
             name, f"it names an external DTD ({external[1].upper()} {identifier})"
@@ -345,7 +349,11 @@ def _expand_entities(body: str, doctype: Doctype) -> str:
         references += 1
         added += len(value)
         if references > MAX_ENTITY_REFERENCES or added > MAX_EXPANSION_CHARS:
-            raise _dtd_error(doctype.name, "entity expansion exceeds the limit")
+            raise _dtd_error(
+                doctype.name,
+                f"entity expansion exceeds {MAX_ENTITY_REFERENCES} references or "
+                f"{MAX_EXPANSION_CHARS} characters",
+            )
         return value
 
     return _ENTITY_REF_RE.sub(replace, body)

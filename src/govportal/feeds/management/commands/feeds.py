@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from govportal.agencies.management.commands.agencies import find_agency
 from govportal.feeds.ingest import fetch_feeds
-from govportal.feeds.messages import describe
+from govportal.feeds.messages import describe, describe_both
 from govportal.feeds.models import Feed
 from govportal.feeds.registration import (
     RegistrationError,
@@ -20,6 +20,7 @@ from govportal.feeds.registration import (
 
 def feed_status(feed: Feed) -> dict[str, Any]:
     """The feed's state as operators and scripts see it."""
+    problems = describe_both(feed.last_error_code, feed.last_error_params)
     return {
         "id": feed.id,
         "agency_code": feed.agency.key,
@@ -32,6 +33,8 @@ def feed_status(feed: Feed) -> dict[str, Any]:
         "consecutive_failures": feed.consecutive_failures,
         "problem_code": feed.last_error_code,
         "problem": describe(feed.last_error_code, feed.last_error_params),
+        "problem_zh": problems.get("zh-hant", ""),
+        "problem_en": problems.get("en", ""),
         "items_in_last_fetch": feed.last_item_count,
         "flags": feed.last_flags,
         "moved_to_url": feed.moved_to_url,
