@@ -1,5 +1,7 @@
 """Shared fixtures data and small builders for the feed parser tests."""
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,6 +16,27 @@ TAIPEI = timezone(timedelta(hours=8))
 
 def case_bytes(name: str) -> bytes:
     return (RSS_CASES / name).read_bytes()
+
+
+@dataclass
+class HttpResponse:
+    """The response of a .http.txt case: media type, charset and body bytes."""
+
+    content_type: str
+    charset: str | None
+    body: bytes
+
+
+def http_response(name: str) -> HttpResponse:
+    """Read the first response of a .http.txt case and load its body file."""
+    text = (RSS_CASES / name).read_text(encoding="utf-8")
+    header = re.search(
+        r"^\s*Content-Type:\s*([^;\s]+)(?:;\s*charset=(\S+))?", text, re.M
+    )
+    body = re.search(r"<body = exact bytes of rss-cases/(\S+?)>", text)
+    assert header is not None, f"{name} has no Content-Type line"
+    assert body is not None, f"{name} names no body file"
+    return HttpResponse(header[1], header[2], case_bytes(body[1]))
 
 
 def real_feed_bytes(name: str) -> bytes:

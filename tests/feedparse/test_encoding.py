@@ -35,8 +35,10 @@ def test_normalize_charset(label, codec):
     assert normalize_charset(label) == codec
 
 
-def test_big5_label_reads_characters_strict_big5_lacks():
+def test_big5_label_decodes_as_cp950():
     body = (prolog("big5") + BIG5_TEXT).encode("cp950")
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("big5")
 
     decoded = decode_body(body)
 

@@ -431,3 +431,26 @@ def test_huge_markup_description_bounded():
     assert len(entry.summary_html) <= MAX_SUMMARY_SOURCE + 10
     assert "尾" not in entry.summary_html
     assert "description truncated" in entry.flags
+
+
+def test_rss091_netscape_doctype_accepted_without_loading():
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?>\n'
+        b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n'
+        b'<rss version="0.91"><channel><title>t</title><link>https://a.gov.tw/</link>'
+        b"<item><title>\xe8\x88\x8a\xe5\xbc\x8f\xe6\x96\xb0\xe8\x81\x9e</title>"
+        b"<link>https://a.gov.tw/1</link></item></channel></rss>"
+    )
+    parsed = parse_feed(body)
+    assert [e.title for e in parsed.entries] == ["舊式新聞"]
+
+
+def test_other_public_doctype_still_rejected():
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Evil//DTD//EN" '
+        b'"http://127.0.0.1:1/evil.dtd"><rss version="0.91"><channel/></rss>'
+    )
+    with pytest.raises(SourceError) as raised:
+        parse_feed(body)
+    assert raised.value.code == "dtd_rejected"

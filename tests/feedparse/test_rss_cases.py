@@ -17,14 +17,28 @@ from govportal.lib.errors import SourceError
 from govportal.lib.feedparse import parse_feed
 from govportal.lib.sanitize import MAX_SUMMARY_TEXT
 from govportal.lib.urlnorm import story_key
-from tests.feedparse.helpers import FEED_URL, case_bytes, item_link, taipei
+from tests.feedparse.helpers import (
+    FEED_URL,
+    case_bytes,
+    http_response,
+    item_link,
+    taipei,
+)
 
 # The reference clock of INDEX.md.
 REFERENCE_NOW = datetime(2024, 5, 3, 4, 0, tzinfo=UTC)
 
 
-def parse_case(name: str, charset: str | None = None):
-    return parse_feed(case_bytes(name), charset=charset, url=FEED_URL)
+def parse_case(name: str):
+    if name.endswith(".http.txt"):
+        response = http_response(name)
+        return parse_feed(
+            response.body,
+            content_type=response.content_type,
+            charset=response.charset,
+            url=FEED_URL,
+        )
+    return parse_feed(case_bytes(name), url=FEED_URL)
 
 
 def by_title(feed):
@@ -64,12 +78,14 @@ def test_case_01_big5_declared_in_prolog():
 
 
 def test_case_03_big5_only_in_http_header():
-    feed = parse_case("03-big5-http-header-only.body.xml", charset="Big5")
+    response = http_response("03-big5-http-header-only.http.txt")
+    feed = parse_case("03-big5-http-header-only.http.txt")
 
     assert len(feed.entries) == 1
     assert feed.entries[0].title == "衛生局提醒民眾注意登革熱防治"
     assert feed.entries[0].published == taipei(2024, 5, 2, 15, 0)
     assert feed.encoding == "cp950"
+    assert response.charset == "Big5"
 
 
 def test_case_05_utf8_bom():
@@ -84,20 +100,25 @@ def test_case_05_utf8_bom():
 
 
 def test_case_06_header_big5_contradicts_utf8_body():
-    feed = parse_case("06-header-big5-body-utf8.body.xml", charset="big5")
+    response = http_response("06-header-big5-body-utf8.http.txt")
+    feed = parse_case("06-header-big5-body-utf8.http.txt")
 
     assert len(feed.entries) == 1
     assert feed.entries[0].title == "環境部公告空氣品質監測結果"
     assert feed.entries[0].published == taipei(2024, 5, 2, 8, 30)
     assert "charset mismatch" in feed.flags
     assert feed.encoding == "utf-8"
+    assert response.charset == "big5"
     assert entries_text_has_no_replacement(feed)
 
 
 def test_case_07_big5_header_and_prolog_decoded_once():
-    feed = parse_case("01-big5-declared.xml", charset="big5")
+    response = http_response("07-decode-twice-trap.http.txt")
+    feed = parse_case("07-decode-twice-trap.http.txt")
 
     assert_case_01_items(feed)
+    assert response.charset == "big5"
+    assert response.body == case_bytes("01-big5-declared.xml")
 
 
 def test_case_09_invalid_bytes_in_utf8():

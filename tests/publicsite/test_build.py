@@ -67,7 +67,7 @@ def test_build_writes_all_pages(site_dir):
 
     report = build_site(now=BUILD_TIME)
 
-    for relative_path in [*HTML_PAGES, "feeds/news.xml", "sitemap.xml"]:
+    for relative_path in [*HTML_PAGES, "feeds/news.xml", "sitemap.xml", "robots.txt"]:
         assert (site_dir / relative_path).is_file(), relative_path
     assert (site_dir / "static/site.css").is_file()
     assert report.pages_written == len(HTML_PAGES)
@@ -524,6 +524,13 @@ def test_sitemap_lists_pages(site_dir, settings):
     assert f"{BASE_URL}/about/" in urls
     assert not [url for url in urls if "404" in url]
     assert len(urls) == len(set(urls))
+
+
+def test_robots_txt_points_to_sitemap(site_dir):
+    build_site(now=BUILD_TIME)
+
+    robots = read_text(site_dir, "robots.txt")
+    assert robots == f"User-agent: *\nAllow: /\nSitemap: {BASE_URL}/sitemap.xml\n"
 
 
 def test_base_url_with_sub_path(site_dir, settings):

@@ -60,6 +60,7 @@ def assert_security_headers(response):
         ("/feeds/news.xml", "application/rss+xml; charset=utf-8", "<rss"),
         ("/sitemap.xml", "application/xml; charset=utf-8", "<urlset"),
         ("/static/favicon.svg", "image/svg+xml", "<svg"),
+        ("/robots.txt", "text/plain; charset=utf-8", "Sitemap: "),
     ],
 )
 def test_serves_files_with_content_type(served_site, path, content_type, expected_text):

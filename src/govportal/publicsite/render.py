@@ -352,6 +352,11 @@ class SiteRenderer:
         )
 
     def render_feeds(self) -> None:
+        """Write the RSS feed, the sitemap and a robots.txt that points to it."""
         self.write_file(RSS_FILE, render_rss(self.content.entries, self.paths))
         urls = (self.paths.absolute_url(folder) for folder in self.page_folders)
         self.write_file("sitemap.xml", render_sitemap(urls))
+        sitemap_url = self.paths.absolute_asset("sitemap.xml")
+        self.write_file(
+            "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {sitemap_url}\n"
+        )

@@ -200,15 +200,16 @@ def _parse_document(
             "The document ends before its root element is closed.",
             line=first_error.lineno,
         )
+    recovered: XmlDocument | None
     try:
-        document = _build(data, scan_limit, recover=True)
+        recovered = _build(data, scan_limit, recover=True)
     except etree.XMLSyntaxError:
-        document = None
-    if document is None or not document.items:
+        recovered = None
+    if recovered is None or not recovered.items:
         raise SourceError("malformed", _describe(first_error), line=first_error.lineno)
     for flag in [*repair_flags, RECOVERED]:
         context.flag(flag)
-    return document
+    return recovered
 
 
 def _describe(error: etree.XMLSyntaxError) -> str:

@@ -43,6 +43,10 @@ _FEED_ROOT_RE = re.compile(r"<(?:\w+:)?(?:rss|RDF|feed)\b")
 _ROOT_TAG_RE = re.compile(r"<([^\s/>!?<]+)")
 _DOCTYPE_HEAD_RE = re.compile(r"<!DOCTYPE\s+([^\s\[>]+)\s*", re.IGNORECASE)
 _EXTERNAL_ID_RE = re.compile(r"""(SYSTEM|PUBLIC)\s*("[^"]*"|'[^']*')?""", re.IGNORECASE)
+_NETSCAPE_RSS_091_RE = re.compile(
+    r"""PUBLIC\s+(["'])-//Netscape Communications//DTD RSS 0\.91//EN\1"""
+    r"""(?:\s+(["'])[^"'<>]*\2)?\s*""",
+)
 _ENTITY_DECL_RE = re.compile(
     r"""<!ENTITY\s+(?P<percent>%\s+)?(?P<name>[^\s%;&"'<>]+)\s+"""
     r"""(?:(?P<external>SYSTEM|PUBLIC)\b(?:\s*(?:"[^"]*"|'[^']*'))*"""
@@ -122,7 +126,7 @@ def scan_prologue(text: str) -> Prologue:
     position = 0
     doctype: Doctype | None = None
     while True:
-        position = _WHITESPACE_RE.match(text, position).end()  # type: ignore[union-attr]
+        position = _skip_whitespace(text, position)
         if text.startswith("<!--", position):
             end = text.find("-->", position + 4)
             if end == -1:
@@ -224,6 +228,11 @@ def looks_truncated(text: str, root_name: str) -> bool:
     return re.search(r"</\s*" + re.escape(root_name) + r"\s*>\Z", tail) is None
 
 
+def _skip_whitespace(text: str, position: int) -> int:
+    match = _WHITESPACE_RE.match(text, position)
+    return match.end() if match else position
+
+
 def _is_xml_character(code_point: int) -> bool:
     if code_point in (0x9, 0xA, 0xD):
         return True
@@ -254,11 +263,14 @@ def _parse_doctype(text: str, start: int) -> Doctype:
             "not_a_feed_html", "The document is an HTML page, not a feed."
         )
     position = match.end()
-    external = _EXTERNAL_ID_RE.match(text, position)
-    if external:
-        # NOTE: this also rejects the harmless Netscape RSS 0.91 DOCTYPE
-        # (PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"), which
-        # some old feeds still carry. The policy treats every external DTD alike.
+    netscape = _NETSCAPE_RSS_091_RE.match(text, position)
+    if netscape:
+        # Old RSS 0.91 feeds name Netscape's DTD by its public identifier. It is
+        # never loaded (the parser has no DTD loading and no network) and the
+        # DOCTYPE is removed, so naming it is harmless; every other external
+        # DTD is rejected.
+        position = netscape.end()
+    elif external := _EXTERNAL_ID_RE.match(text, position):
         identifier = external[2] or ""
         raise _dtd_error(
             name, f"it names an external DTD ({external[1].upper()} {identifier})"
@@ -266,7 +278,7 @@ def _parse_doctype(text: str, start: int) -> Doctype:
     doctype = Doctype(name, start, position)
     if text.startswith("[", position):
         position = _parse_internal_subset(text, position + 1, doctype)
-    position = _WHITESPACE_RE.match(text, position).end()  # type: ignore[union-attr]
+    position = _skip_whitespace(text, position)
     if not text.startswith(">", position):
         raise _dtd_error(name, "the DOCTYPE declaration is malformed")
     doctype.end = position + 1
@@ -278,7 +290,7 @@ def _parse_internal_subset(text: str, position: int, doctype: Doctype) -> int:
     subset_start = position
     name = doctype.name
     while True:
-        position = _WHITESPACE_RE.match(text, position).end()  # type: ignore[union-attr]
+        position = _skip_whitespace(text, position)
         if position - subset_start > MAX_INTERNAL_SUBSET_CHARS:
             raise _dtd_error(name, "the internal subset is too large")
         if text.startswith("]", position):
