@@ -5,6 +5,7 @@ import logging
 import re
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -98,7 +99,7 @@ def register_feed(
     *,
     approve: bool = False,
     approved_by: str = "",
-    interval_minutes: int = 60,
+    interval_minutes: int | None = None,
     policy: FetchPolicy | None = None,
 ) -> Feed:
     """Check and register a feed address for an agency; optionally approve it.
@@ -107,6 +108,8 @@ def register_feed(
     a duplicate, and for approval of a feed whose check failed.
     """
     policy = policy or fetch_policy()
+    if interval_minutes is None:
+        interval_minutes = settings.FEED_DEFAULT_INTERVAL_MINUTES
     try:
         url = validate_url(url, policy)
     except SourceError as exc:

@@ -44,7 +44,9 @@ def rebuild_site_if_changed(force: bool = False) -> bool:
     JobMark.objects.update_or_create(
         name="site_build", defaults={"at": timezone.now(), "detail": fingerprint}
     )
-    logger.info("site rebuilt pages=%d", getattr(report, "pages", -1))
+    logger.info(
+        "site rebuilt pages=%d seconds=%.2f", report.pages_written, report.seconds
+    )
     return True
 
 

@@ -63,8 +63,9 @@ class Command(BaseCommand):
         add.add_argument(
             "--interval",
             type=int,
-            default=60,
-            help="minutes between fetches (5 to 1440, default 60)",
+            default=None,
+            help="minutes between fetches, 5 to 1440 (default: "
+            "GOVPORTAL_FEED_INTERVAL_MINUTES, 60)",
         )
 
         check = sub.add_parser("check", help="Check an address without storing it.")
