@@ -117,6 +117,8 @@ def test_other_methods_not_implemented(served_site):
         "/feeds/",
         "/.lock",
         "/secret.txt",
+        "/" + "a" * 300,
+        "/news/" + "%E6%B6%88" * 100 + "/",
     ],
 )
 def test_missing_path_returns_404_page(served_site, path):

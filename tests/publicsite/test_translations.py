@@ -127,6 +127,19 @@ def test_missing_msgfmt_logs_warning(locale_copy, monkeypatch, caplog):
 
 
 @needs_msgfmt
+def test_read_only_locale_logs_warning(locale_copy, monkeypatch, caplog):
+    def failing_mkstemp(**kwargs):
+        raise PermissionError(13, "Permission denied", kwargs["dir"])
+
+    monkeypatch.setattr(translations.tempfile, "mkstemp", failing_mkstemp)
+
+    assert compile_translations([locale_copy]) == []
+
+    assert "Cannot write" in caplog.text
+    assert "Permission denied" in caplog.text
+
+
+@needs_msgfmt
 @pytest.mark.django_db
 def test_build_compiles_catalogs(site_dir, settings, locale_copy):
     settings.LOCALE_PATHS = [locale_copy]

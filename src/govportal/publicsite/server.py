@@ -153,24 +153,28 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
             self.send_not_found(root, send_body)
             return
 
-        target = root.joinpath(*parts)
         names_folder = request_target_path(self.path).endswith("/")
-        if target.is_dir():
-            if not names_folder:
-                self.redirect_to_folder(parts)
-                return
-            target = target / "index.html"
-            parts = [*parts, "index.html"]
-        elif names_folder and parts:
-            # "/index.html/" names a folder, and there is none.
+        try:
+            target = root.joinpath(*parts)
+            is_folder = target.is_dir()
+            if is_folder and names_folder:
+                target = target / "index.html"
+                parts = [*parts, "index.html"]
+            resolved = target.resolve()
+            is_site_file = resolved.is_relative_to(root) and resolved.is_file()
+        except OSError as error:
+            # Such as a segment longer than the file system allows.
+            logger.warning("Cannot look up request path %r: %s", self.path, error)
             self.send_not_found(root, send_body)
             return
 
-        resolved = target.resolve()
-        if not resolved.is_relative_to(root) or not resolved.is_file():
+        if is_folder and not names_folder:
+            self.redirect_to_folder(parts)
+        elif not is_site_file or (names_folder and not is_folder and parts):
+            # "/index.html/" names a folder, and there is none.
             self.send_not_found(root, send_body)
-            return
-        self.send_file(HTTPStatus.OK, resolved, content_type_for(parts), send_body)
+        else:
+            self.send_file(HTTPStatus.OK, resolved, content_type_for(parts), send_body)
 
     def redirect_to_folder(self, parts: list[str]) -> None:
         query = self.path.partition("?")[2].split("#", 1)[0]

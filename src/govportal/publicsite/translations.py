@@ -40,9 +40,10 @@ def stale_catalogs(locale_dirs: list[Path]) -> list[Path]:
 def compile_translations(locale_dirs: list[Path] | None = None) -> list[Path]:
     """Compile stale catalogs and return the .mo files written.
 
-    When msgfmt is not installed, this logs a warning and compiles nothing. The
-    public site still builds, because its pages are in Chinese, the msgid
-    language. Raises TranslationCompileError for a .po file that msgfmt rejects.
+    When msgfmt is not installed or a locale folder is read-only, this logs a
+    warning and skips the catalog. The public site still builds, because its
+    pages are in Chinese, the msgid language. Raises TranslationCompileError for
+    a .po file that msgfmt rejects.
     """
     if locale_dirs is None:
         locale_dirs = [Path(path) for path in settings.LOCALE_PATHS]
@@ -62,9 +63,16 @@ def compile_translations(locale_dirs: list[Path] | None = None) -> list[Path]:
     written: list[Path] = []
     for po_file in stale:
         mo_file = po_file.with_suffix(".mo")
-        descriptor, temporary_name = tempfile.mkstemp(
-            prefix=".django-", suffix=".mo.tmp", dir=po_file.parent
-        )
+        try:
+            descriptor, temporary_name = tempfile.mkstemp(
+                prefix=".django-", suffix=".mo.tmp", dir=po_file.parent
+            )
+        except OSError as error:
+            # Such as a package installed read-only: the site is still built.
+            logger.warning(
+                "Cannot write %s, so it was not compiled: %s", mo_file, error
+            )
+            continue
         os.close(descriptor)
         try:
             result = subprocess.run(  # noqa: S603 (fixed program, no shell)
