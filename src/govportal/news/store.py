@@ -19,6 +19,7 @@ from govportal.agencies.models import Agency
 from govportal.feeds.models import Feed
 from govportal.lib.feedparse.types import ParsedEntry, ParsedFeed
 from govportal.lib.urlnorm import story_key
+from govportal.news.bulk import insert_rows
 from govportal.news.models import FeedEntry, NewsItem
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ def _title_key(title: str, published: datetime | None) -> str:
 
 
 def _content_hash(entry: ParsedEntry, link: str, published: datetime | None) -> str:
-    parts = [entry.title, link, entry.summary_html, published.isoformat() if published else ""]
+    parts = [
+        entry.title,
+        link,
+        entry.summary_html,
+        published.isoformat() if published else "",
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -224,25 +230,19 @@ def store_parsed_feed(
                 item.source_published_at = c.published
                 item.agency_id = agency_id
                 # The first-seen time stays the anchor for a missing or future date.
-                item.published_at = _display_date(c.published, item.first_seen_at, flags)
+                item.published_at = _display_date(
+                    c.published, item.first_seen_at, flags
+                )
                 item.flags = flags
                 item.content_hash = c.content_hash
                 item.updated_at = now
                 changed.append(item)
 
-        NewsItem.objects.bulk_create([item for item, _ in new_items])
-        FeedEntry.objects.bulk_create(
-            [
-                FeedEntry(
-                    feed=feed,
-                    item=item,
-                    guid=guid,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                )
-                for item, guid in new_items
-            ]
-            + new_links
+        _insert_items(new_items, feed, now)
+        insert_rows(
+            FeedEntry,
+            ENTRY_FIELDS,
+            [(feed.id, link.item_id, link.guid, now, now) for link in new_links],
         )
         if changed:
             NewsItem.objects.bulk_update(
@@ -268,6 +268,58 @@ def store_parsed_feed(
     result.new = len(new_items)
     result.updated = len(changed)
     return result
+
+
+ITEM_FIELDS = [
+    "agency",
+    "origin_feed",
+    "title",
+    "link",
+    "link_key",
+    "title_key",
+    "summary_html",
+    "published_at",
+    "source_published_at",
+    "first_seen_at",
+    "updated_at",
+    "content_hash",
+    "flags",
+]
+ENTRY_FIELDS = ["feed", "item", "guid", "first_seen_at", "last_seen_at"]
+
+
+def _insert_items(
+    new_items: list[tuple[NewsItem, str]], feed: Feed, now: datetime
+) -> None:
+    """Insert new stories and the feed's entries for them, in two statements."""
+    if not new_items:
+        return
+    rows = [
+        (
+            item.agency_id,
+            feed.id,
+            item.title,
+            item.link,
+            item.link_key,
+            item.title_key,
+            item.summary_html,
+            item.published_at,
+            item.source_published_at,
+            item.first_seen_at,
+            item.updated_at,
+            item.content_hash,
+            item.flags,
+        )
+        for item, _ in new_items
+    ]
+    ids = insert_rows(NewsItem, ITEM_FIELDS, rows, returning_ids=True)
+    for (item, _), new_id in zip(new_items, ids, strict=True):
+        item.id = new_id
+    insert_rows(
+        FeedEntry,
+        ENTRY_FIELDS,
+        [(feed.id, item.id, guid, now, now) for item, guid in new_items],
+    )
 
 
 def agency_ids_by_oid(oids: set[str]) -> dict[str, int]:

@@ -22,7 +22,9 @@ FETCH_LOG_DAYS = 30
 def purge_news() -> None:
     now = timezone.now()
     purge_expired(now)
-    FetchLog.objects.filter(started_at__lt=now - timedelta(days=FETCH_LOG_DAYS)).delete()
+    FetchLog.objects.filter(
+        started_at__lt=now - timedelta(days=FETCH_LOG_DAYS)
+    ).delete()
 
 
 def news_fingerprint() -> dict[str, str | int]:

@@ -5,65 +5,131 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('agencies', '0001_initial'),
-        ('feeds', '0001_initial'),
+        ("agencies", "0001_initial"),
+        ("feeds", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FeedEntry',
+            name="FeedEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('guid', models.CharField(blank=True, max_length=500)),
-                ('first_seen_at', models.DateTimeField()),
-                ('last_seen_at', models.DateTimeField()),
-                ('feed', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='feeds.feed')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("guid", models.CharField(blank=True, max_length=500)),
+                ("first_seen_at", models.DateTimeField()),
+                ("last_seen_at", models.DateTimeField()),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="feeds.feed"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='NewsItem',
+            name="NewsItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=500, verbose_name='title')),
-                ('link', models.URLField(blank=True, max_length=2000, verbose_name='link')),
-                ('link_key', models.CharField(blank=True, db_index=True, max_length=2000)),
-                ('title_key', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('summary_html', models.TextField(blank=True, verbose_name='summary')),
-                ('published_at', models.DateTimeField(db_index=True, verbose_name='published at')),
-                ('source_published_at', models.DateTimeField(blank=True, null=True)),
-                ('first_seen_at', models.DateTimeField(verbose_name='first seen at')),
-                ('updated_at', models.DateTimeField(verbose_name='updated at')),
-                ('content_hash', models.CharField(max_length=64)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='news', to='agencies.agency', verbose_name='agency')),
-                ('feeds', models.ManyToManyField(related_name='news_items', through='news.FeedEntry', to='feeds.feed')),
-                ('origin_feed', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='feeds.feed', verbose_name='first seen in feed')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("title", models.CharField(max_length=500, verbose_name="title")),
+                (
+                    "link",
+                    models.URLField(blank=True, max_length=2000, verbose_name="link"),
+                ),
+                (
+                    "link_key",
+                    models.CharField(blank=True, db_index=True, max_length=2000),
+                ),
+                (
+                    "title_key",
+                    models.CharField(blank=True, db_index=True, max_length=64),
+                ),
+                ("summary_html", models.TextField(blank=True, verbose_name="summary")),
+                (
+                    "published_at",
+                    models.DateTimeField(db_index=True, verbose_name="published at"),
+                ),
+                ("source_published_at", models.DateTimeField(blank=True, null=True)),
+                ("first_seen_at", models.DateTimeField(verbose_name="first seen at")),
+                ("updated_at", models.DateTimeField(verbose_name="updated at")),
+                ("content_hash", models.CharField(max_length=64)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="news",
+                        to="agencies.agency",
+                        verbose_name="agency",
+                    ),
+                ),
+                (
+                    "feeds",
+                    models.ManyToManyField(
+                        related_name="news_items",
+                        through="news.FeedEntry",
+                        to="feeds.feed",
+                    ),
+                ),
+                (
+                    "origin_feed",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="feeds.feed",
+                        verbose_name="first seen in feed",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'news item',
-                'verbose_name_plural': 'news items',
-                'ordering': ['-published_at', '-id'],
+                "verbose_name": "news item",
+                "verbose_name_plural": "news items",
+                "ordering": ["-published_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='feedentry',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='news.newsitem'),
+            model_name="feedentry",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, to="news.newsitem"
+            ),
         ),
         migrations.AddIndex(
-            model_name='newsitem',
-            index=models.Index(fields=['agency', '-published_at'], name='news_newsit_agency__510048_idx'),
+            model_name="newsitem",
+            index=models.Index(
+                fields=["agency", "-published_at"],
+                name="news_newsit_agency__510048_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='feedentry',
-            index=models.Index(fields=['feed', 'guid'], name='news_feeden_feed_id_88441c_idx'),
+            model_name="feedentry",
+            index=models.Index(
+                fields=["feed", "guid"], name="news_feeden_feed_id_88441c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='feedentry',
-            constraint=models.UniqueConstraint(fields=('feed', 'item'), name='feedentry_unique'),
+            model_name="feedentry",
+            constraint=models.UniqueConstraint(
+                fields=("feed", "item"), name="feedentry_unique"
+            ),
         ),
     ]

@@ -32,9 +32,7 @@ class Command(BaseCommand):
         listing.add_argument(
             "--limit", type=int, default=0, help="at most this many (0: all)"
         )
-        sub.add_parser(
-            "purge", help="Delete news older than the retention period now."
-        )
+        sub.add_parser("purge", help="Delete news older than the retention period now.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "purge":

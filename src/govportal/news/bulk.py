@@ -1,0 +1,64 @@
+"""A lean multi-row INSERT for the ingest's hot path.
+
+Django's ``bulk_create`` prepares every value through each field's full
+conversion chain, which costs more than the database itself when a fetch
+round stores tens of thousands of items. The columns written here are plain
+text, integers, datetimes and JSON lists, so their conversion is done
+directly. Works on SQLite (3.35 and later) and PostgreSQL, which both return
+the new ids of a multi-row INSERT in the order of its rows.
+"""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models
+
+# Rows per statement: far below SQLite's 32,766 parameters for our widths.
+ROWS_PER_STATEMENT = 500
+
+
+def _converter(field: Any) -> Any:
+    if isinstance(field, models.DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: None if value is None else adapt(value)
+    if isinstance(field, models.JSONField):
+        return lambda value: json.dumps(value, ensure_ascii=False)
+    return None
+
+
+def insert_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning_ids: bool = False,
+) -> list[int]:
+    """Insert ``rows`` (values in the order of ``fields``); return new ids if asked.
+
+    ``fields`` are model field names; a foreign key takes the related id.
+    """
+    meta = model._meta
+    model_fields = [meta.get_field(name) for name in fields]
+    converters = [_converter(f) for f in model_fields]  # type: ignore[arg-type]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in model_fields)  # type: ignore[union-attr]
+    row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    suffix = f" RETURNING {quote(meta.pk.column)}" if returning_ids else ""
+
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            params: list[Any] = []
+            for row in chunk:
+                for value, convert in zip(row, converters, strict=True):
+                    params.append(convert(value) if convert is not None else value)
+            sql = (
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
+                + ", ".join([row_marks] * len(chunk))
+                + suffix
+            )
+            cursor.execute(sql, params)
+            if returning_ids:
+                ids.extend(row[0] for row in cursor.fetchall())
+    return ids
