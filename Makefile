@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/govportal demo
 
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test-browser: $(STAMP)
 	$(BIN)/pytest -m browser $(PYTEST_ARGS)

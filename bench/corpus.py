@@ -32,7 +32,7 @@ def _paragraph(rng: random.Random) -> str:
 
 def make_feed(index: int, now: datetime, items: int = 20) -> bytes:
     """Render feed number ``index``: RSS 2.0, UTF-8, its newest item an hour old."""
-    rng = random.Random(index)  # noqa: S311
+    rng = random.Random(index)
     agency = index % 100
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>',
@@ -46,7 +46,9 @@ def make_feed(index: int, now: datetime, items: int = 20) -> bytes:
         while len(body.encode()) < rng.randint(1024, 3072):
             body += f"<p>{_paragraph(rng)}</p>"
         published = now - timedelta(hours=1, minutes=25 * n)
-        link = f"https://www.agency{agency:03d}.gov.tw/News_Content.aspx?n=1&s={index}-{n}"
+        link = (
+            f"https://www.agency{agency:03d}.gov.tw/News_Content.aspx?n=1&s={index}-{n}"
+        )
         parts.append(
             "<item>"
             f"<title>{escape(title)}</title>"

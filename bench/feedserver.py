@@ -41,9 +41,7 @@ class _Protocol(asyncio.Protocol):
             headers[name.strip().lower()] = value.strip()
         entry = self.responses.get(path)
         if entry is None:
-            self.transport.write(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-            )
+            self.transport.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             return
         full, not_modified, etag = entry
         if headers.get(b"if-none-match") == etag:
@@ -58,7 +56,10 @@ def _serve(feeds: list[BenchFeed], sock: socket.socket, ready: Connection) -> No
         etag = feed.etag.encode()
         head = (
             b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
-            b"ETag: " + etag + b"\r\nContent-Length: " + str(len(feed.body)).encode()
+            b"ETag: "
+            + etag
+            + b"\r\nContent-Length: "
+            + str(len(feed.body)).encode()
             + b"\r\n\r\n"
         )
         not_modified = b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\n\r\n"

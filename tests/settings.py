@@ -6,7 +6,7 @@ import tempfile
 os.environ.setdefault("GOVPORTAL_VAR_DIR", tempfile.mkdtemp(prefix="govportal-test-"))
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 
-from govportal.settings import *  # noqa: E402, F403
+from govportal.settings import *  # noqa: F403
 
 HUEY["immediate"] = True  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -100,7 +100,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "govportal.sqlite3",
+            "NAME": str(VAR_DIR / "govportal.sqlite3"),
             # WAL lets the worker write while the site builder and the admin
             # read; the busy timeout rides out short write locks.
             "OPTIONS": {

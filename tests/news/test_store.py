@@ -233,7 +233,7 @@ def test_purge_removes_only_expired_news(feed_a, settings):
 def test_gmt_label_measured_as_local_time():
     ahead = [entry("a", 1, NOW + timedelta(hours=7), published_says_gmt=True)]
     assert measure_gmt_means_local(ahead, NOW)
-    far = ahead + [entry("b", 2, NOW + timedelta(days=3), published_says_gmt=True)]
+    far = [*ahead, entry("b", 2, NOW + timedelta(days=3), published_says_gmt=True)]
     assert not measure_gmt_means_local(far, NOW)
     past = [entry("c", 3, NOW - timedelta(hours=1), published_says_gmt=True)]
     assert not measure_gmt_means_local(past, NOW)

@@ -108,9 +108,7 @@ def import_agencies() -> ImportReport:
 
 
 def _link_parents_and_successors(records: list[registry.AgencyRecord]) -> int:
-    ids_by_code = dict(
-        Agency.objects.exclude(code=None).values_list("code", "id")
-    )
+    ids_by_code = dict(Agency.objects.exclude(code=None).values_list("code", "id"))
     ids_by_oid = dict(Agency.objects.exclude(oid=None).values_list("oid", "id"))
     current = {
         row["id"]: (row["parent_id"], row["successor_id"])

@@ -17,9 +17,7 @@ class Agency(models.Model):
         null=True,
         blank=True,
     )
-    oid = models.CharField(
-        _("OID"), max_length=80, unique=True, null=True, blank=True
-    )
+    oid = models.CharField(_("OID"), max_length=80, unique=True, null=True, blank=True)
     name_zh = models.CharField(_("Chinese name"), max_length=200, db_index=True)
     name_en = models.CharField(_("English name"), max_length=300, blank=True)
     parent = models.ForeignKey(

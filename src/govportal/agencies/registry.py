@@ -199,9 +199,10 @@ def merge_registries(
 
     code_of_oid: dict[str, str] = {}
     for row in top_level:
-        record = by_code.get(row["code"])
-        if record is None or not OID_PATTERN.match(row["oid"]):
+        top = by_code.get(row["code"])
+        if top is None or not OID_PATTERN.match(row["oid"]):
             continue
+        record = top
         record.oid = row["oid"]
         record.name_en = row["name_en"]
         record.website = row["website"]

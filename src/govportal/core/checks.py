@@ -16,7 +16,8 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
             Error(
                 "SECRET_KEY is not set.",
                 hint="Set the SECRET_KEY environment variable to a long random "
-                "string (python3 -c 'import secrets; print(secrets.token_urlsafe(50))').",
+                "string, such as the output of python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(50))'.",
                 id="govportal.E001",
             )
         )

@@ -61,8 +61,12 @@ RFC822 = re.compile(
     r"(?<=>)(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} \w{3} \d{4} "
     r"\d{2}:\d{2}:\d{2} (?:GMT|[+-]\d{4})(?=<)"
 )
-ISO8601 = re.compile(r"(?<=>)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})(?=<)")
-SLASH_AMPM = re.compile(r'(?<=")(\d{4})/(\d{1,2})/(\d{1,2}) (上午|下午) (\d{2}):(\d{2}):(\d{2})(?=")')
+ISO8601 = re.compile(
+    r"(?<=>)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})(?=<)"
+)
+SLASH_AMPM = re.compile(
+    r'(?<=")(\d{4})/(\d{1,2})/(\d{1,2}) (上午|下午) (\d{2}):(\d{2}):(\d{2})(?=")'
+)
 
 
 def _read_rfc822(match: re.Match[str]) -> datetime:
@@ -95,7 +99,13 @@ def _read_slash(match: re.Match[str]) -> datetime:
     year, month, day, half, hour, minute, second = match.groups()
     hour_24 = int(hour) % 12 + (12 if half == "下午" else 0)
     return datetime(
-        int(year), int(month), int(day), hour_24, int(minute), int(second), tzinfo=TAIPEI
+        int(year),
+        int(month),
+        int(day),
+        hour_24,
+        int(minute),
+        int(second),
+        tzinfo=TAIPEI,
     )
 
 
@@ -140,8 +150,16 @@ def shift_dates(text: str, now: datetime, age: timedelta = timedelta(hours=1)) -
         return text
     offset = (now - age) - newest
     for pattern, read, write in FORMATS:
-        text = pattern.sub(lambda m: write(m, read(m) + offset), text)
+        text = pattern.sub(_shifter(read, write, offset), text)
     return text
+
+
+def _shifter(
+    read: Callable[[re.Match[str]], datetime],
+    write: Callable[[re.Match[str], datetime], str],
+    offset: timedelta,
+) -> Callable[[re.Match[str]], str]:
+    return lambda match: write(match, read(match) + offset)
 
 
 def replay_body(feed: DemoFeed, now: datetime) -> bytes:

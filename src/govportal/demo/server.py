@@ -30,7 +30,7 @@ class AgencySitesServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
 
 class AgencySitesHandler(BaseHTTPRequestHandler):

@@ -90,7 +90,7 @@ def _validator_in_future(value: str, now: datetime) -> bool:
     Some servers send a far-future Last-Modified, then answer 304 to it for
     ever; such validators are not sent back.
     """
-    text = value.strip().strip('W/').strip('"')
+    text = value.strip().strip("W/").strip('"')
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -180,7 +180,7 @@ def _record_success(feed: Feed, outcome: FetchOutcome, now: datetime) -> None:
     elif not result.redirects:
         feed.moved_to_url = ""
         feed.moved_seen_count = 0
-    jitter = timedelta(seconds=random.uniform(0, 60))  # noqa: S311
+    jitter = timedelta(seconds=random.uniform(0, 60))
     feed.next_fetch_at = now + timedelta(minutes=feed.interval_minutes) + jitter
 
 
@@ -294,10 +294,12 @@ def fetch_feeds(
 
 def claim_due_feeds(now: datetime, limit: int = 500) -> list[int]:
     """Claim feeds that are due, so two schedulers never fetch one feed twice."""
-    due = Feed.objects.filter(
-        state__in=[Feed.State.ACTIVE, Feed.State.FAILING],
-    ).filter(Q(next_fetch_at__isnull=True) | Q(next_fetch_at__lte=now)).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    due = (
+        Feed.objects.filter(
+            state__in=[Feed.State.ACTIVE, Feed.State.FAILING],
+        )
+        .filter(Q(next_fetch_at__isnull=True) | Q(next_fetch_at__lte=now))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
     )
     claimed: list[int] = []
     until = now + timedelta(seconds=CLAIM_SECONDS)

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -71,9 +71,7 @@ class Feed(models.Model):
     moved_seen_count = models.PositiveIntegerField(default=0)
 
     # Some CMSs label Taiwan local time as GMT. Measured per feed, never assumed.
-    gmt_means_local = models.BooleanField(
-        _("GMT dates are local time"), default=False
-    )
+    gmt_means_local = models.BooleanField(_("GMT dates are local time"), default=False)
 
     claimed_until = models.DateTimeField(null=True, blank=True)
 
@@ -102,7 +100,7 @@ class Feed(models.Model):
         minutes = min(base * (2**exponent), settings.FEED_MAX_BACKOFF_MINUTES)
         return timedelta(minutes=minutes)
 
-    def unconditional_due(self, now: timezone.datetime | None = None) -> bool:
+    def unconditional_due(self, now: datetime | None = None) -> bool:
         """Whether the next fetch must ignore validators (once a day at least)."""
         now = now or timezone.now()
         if self.last_unconditional_at is None:
@@ -129,3 +127,6 @@ class FetchLog(models.Model):
         ordering = ["-started_at"]
         verbose_name = _("fetch")
         verbose_name_plural = _("fetches")
+
+    def __str__(self) -> str:
+        return f"feed {self.feed_id} at {self.started_at.isoformat()}"

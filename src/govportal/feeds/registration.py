@@ -125,8 +125,7 @@ def register_feed(
     existing = Feed.objects.filter(agency=agency, url=url).first()
     if existing is not None:
         raise RegistrationError(
-            f"{agency.key} already has this address registered as feed "
-            f"#{existing.pk}."
+            f"{agency.key} already has this address registered as feed #{existing.pk}."
         )
 
     report = check_feed_url(url, policy)

@@ -38,12 +38,12 @@ def insert_rows(
     ``fields`` are model field names; a foreign key takes the related id.
     """
     meta = model._meta
-    model_fields = [meta.get_field(name) for name in fields]
-    converters = [_converter(f) for f in model_fields]  # type: ignore[arg-type]
+    model_fields: list[Any] = [meta.get_field(name) for name in fields]
+    converters = [_converter(f) for f in model_fields]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in model_fields)  # type: ignore[union-attr]
+    columns = ", ".join(quote(str(f.column)) for f in model_fields)
     row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    suffix = f" RETURNING {quote(meta.pk.column)}" if returning_ids else ""
+    suffix = f" RETURNING {quote(str(meta.pk.column))}" if returning_ids else ""
 
     ids: list[int] = []
     with connection.cursor() as cursor:
@@ -53,11 +53,10 @@ def insert_rows(
             for row in chunk:
                 for value, convert in zip(row, converters, strict=True):
                     params.append(convert(value) if convert is not None else value)
-            sql = (
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
-                + ", ".join([row_marks] * len(chunk))
-                + suffix
-            )
+            # Table and column names come from the model, never from input.
+            table = quote(meta.db_table)
+            values = ", ".join([row_marks] * len(chunk))
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values}{suffix}"  # noqa: S608
             cursor.execute(sql, params)
             if returning_ids:
                 ids.extend(row[0] for row in cursor.fetchall())

@@ -65,3 +65,6 @@ class FeedEntry(models.Model):
             models.UniqueConstraint(fields=["feed", "item"], name="feedentry_unique"),
         ]
         indexes = [models.Index(fields=["feed", "guid"])]
+
+    def __str__(self) -> str:
+        return f"feed {self.feed_id} item {self.item_id}"

@@ -157,12 +157,12 @@ def store_parsed_feed(
         }
         link_keys = [c.link_key for c in candidates if c.link_key]
         by_link: dict[str, NewsItem] = {}
-        for item in NewsItem.objects.filter(link_key__in=link_keys).order_by("id"):
-            by_link.setdefault(item.link_key, item)
+        for linked in NewsItem.objects.filter(link_key__in=link_keys).order_by("id"):
+            by_link.setdefault(linked.link_key, linked)
         title_keys = [c.title_key for c in candidates if c.title_key]
         by_title = {
-            item.title_key: item
-            for item in NewsItem.objects.filter(title_key__in=title_keys)
+            titled.title_key: titled
+            for titled in NewsItem.objects.filter(title_key__in=title_keys)
         }
         linked_item_ids = set(
             FeedEntry.objects.filter(
@@ -327,7 +327,8 @@ def agency_ids_by_oid(oids: set[str]) -> dict[str, int]:
     oids.discard("")
     if not oids:
         return {}
-    return dict(Agency.objects.filter(oid__in=oids).values_list("oid", "id"))
+    rows = Agency.objects.filter(oid__in=oids).values_list("oid", "id")
+    return {oid: agency_id for oid, agency_id in rows if oid}
 
 
 def purge_expired(now: datetime) -> int:

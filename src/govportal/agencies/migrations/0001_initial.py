@@ -5,36 +5,133 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Agency',
+            name="Agency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(blank=True, max_length=10, null=True, unique=True, verbose_name='agency code (機關代碼)')),
-                ('oid', models.CharField(blank=True, max_length=80, null=True, unique=True, verbose_name='OID')),
-                ('name_zh', models.CharField(db_index=True, max_length=200, verbose_name='Chinese name')),
-                ('name_en', models.CharField(blank=True, max_length=300, verbose_name='English name')),
-                ('level', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='level')),
-                ('website', models.URLField(blank=True, max_length=500, verbose_name='website')),
-                ('phone', models.CharField(blank=True, max_length=60, verbose_name='phone')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('established_on', models.DateField(blank=True, null=True, verbose_name='established on')),
-                ('abolished_on', models.DateField(blank=True, null=True, verbose_name='abolished on')),
-                ('source', models.CharField(blank=True, help_text='Which registry the record came from (dgpa, oid, manual).', max_length=40, verbose_name='source registry')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='agencies.agency', verbose_name='parent agency')),
-                ('successor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='predecessors', to='agencies.agency', verbose_name='successor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        null=True,
+                        unique=True,
+                        verbose_name="agency code (機關代碼)",
+                    ),
+                ),
+                (
+                    "oid",
+                    models.CharField(
+                        blank=True,
+                        max_length=80,
+                        null=True,
+                        unique=True,
+                        verbose_name="OID",
+                    ),
+                ),
+                (
+                    "name_zh",
+                    models.CharField(
+                        db_index=True, max_length=200, verbose_name="Chinese name"
+                    ),
+                ),
+                (
+                    "name_en",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="English name"
+                    ),
+                ),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="level"
+                    ),
+                ),
+                (
+                    "website",
+                    models.URLField(blank=True, max_length=500, verbose_name="website"),
+                ),
+                (
+                    "phone",
+                    models.CharField(blank=True, max_length=60, verbose_name="phone"),
+                ),
+                (
+                    "address",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="address"
+                    ),
+                ),
+                (
+                    "established_on",
+                    models.DateField(
+                        blank=True, null=True, verbose_name="established on"
+                    ),
+                ),
+                (
+                    "abolished_on",
+                    models.DateField(
+                        blank=True, null=True, verbose_name="abolished on"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="Which registry the record came from (dgpa, oid, manual).",
+                        max_length=40,
+                        verbose_name="source registry",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="agencies.agency",
+                        verbose_name="parent agency",
+                    ),
+                ),
+                (
+                    "successor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="predecessors",
+                        to="agencies.agency",
+                        verbose_name="successor",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'agency',
-                'verbose_name_plural': 'agencies',
-                'ordering': ['code', 'oid'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('code__isnull', False), ('oid__isnull', False), _connector='OR'), name='agency_has_code_or_oid')],
+                "verbose_name": "agency",
+                "verbose_name_plural": "agencies",
+                "ordering": ["code", "oid"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("code__isnull", False),
+                            ("oid__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="agency_has_code_or_oid",
+                    )
+                ],
             },
         ),
     ]

@@ -4,19 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='JobMark',
+            name="JobMark",
             fields=[
-                ('name', models.CharField(max_length=100, primary_key=True, serialize=False)),
-                ('at', models.DateTimeField()),
-                ('detail', models.JSONField(blank=True, default=dict)),
+                (
+                    "name",
+                    models.CharField(max_length=100, primary_key=True, serialize=False),
+                ),
+                ("at", models.DateTimeField()),
+                ("detail", models.JSONField(blank=True, default=dict)),
             ],
         ),
     ]

@@ -5,78 +5,213 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('agencies', '0001_initial'),
+        ("agencies", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Feed',
+            name="Feed",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=2000, verbose_name='feed address')),
-                ('title', models.CharField(blank=True, max_length=500, verbose_name='feed title')),
-                ('state', models.CharField(choices=[('pending', 'pending approval'), ('active', 'active'), ('paused', 'paused'), ('failing', 'failing')], default='pending', max_length=10, verbose_name='state')),
-                ('interval_minutes', models.PositiveIntegerField(default=60, verbose_name='fetch interval (minutes)')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='registered at')),
-                ('check_report', models.JSONField(blank=True, default=dict, help_text='What the check at registration found.', verbose_name='check report')),
-                ('approved_at', models.DateTimeField(blank=True, null=True, verbose_name='approved at')),
-                ('approved_by', models.CharField(blank=True, max_length=150, verbose_name='approved by')),
-                ('next_fetch_at', models.DateTimeField(blank=True, null=True, verbose_name='next fetch at')),
-                ('last_fetch_at', models.DateTimeField(blank=True, null=True, verbose_name='last fetch at')),
-                ('last_success_at', models.DateTimeField(blank=True, null=True, verbose_name='last good fetch at')),
-                ('last_unconditional_at', models.DateTimeField(blank=True, null=True, verbose_name='last unconditional fetch at')),
-                ('consecutive_failures', models.PositiveIntegerField(default=0, verbose_name='failures in a row')),
-                ('last_error_code', models.CharField(blank=True, max_length=40, verbose_name='last problem')),
-                ('last_error_params', models.JSONField(blank=True, default=dict)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True, verbose_name='last problem at')),
-                ('last_item_count', models.PositiveIntegerField(blank=True, null=True, verbose_name='items in last fetch')),
-                ('last_flags', models.JSONField(blank=True, default=list, verbose_name='warnings of last fetch')),
-                ('etag', models.CharField(blank=True, max_length=500)),
-                ('last_modified', models.CharField(blank=True, max_length=100)),
-                ('moved_to_url', models.URLField(blank=True, max_length=2000)),
-                ('moved_seen_count', models.PositiveIntegerField(default=0)),
-                ('gmt_means_local', models.BooleanField(default=False, verbose_name='GMT dates are local time')),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='feeds', to='agencies.agency', verbose_name='agency')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("url", models.URLField(max_length=2000, verbose_name="feed address")),
+                (
+                    "title",
+                    models.CharField(
+                        blank=True, max_length=500, verbose_name="feed title"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending approval"),
+                            ("active", "active"),
+                            ("paused", "paused"),
+                            ("failing", "failing"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "interval_minutes",
+                    models.PositiveIntegerField(
+                        default=60, verbose_name="fetch interval (minutes)"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        auto_now_add=True, verbose_name="registered at"
+                    ),
+                ),
+                (
+                    "check_report",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="What the check at registration found.",
+                        verbose_name="check report",
+                    ),
+                ),
+                (
+                    "approved_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="approved at"
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="approved by"
+                    ),
+                ),
+                (
+                    "next_fetch_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="next fetch at"
+                    ),
+                ),
+                (
+                    "last_fetch_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last fetch at"
+                    ),
+                ),
+                (
+                    "last_success_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last good fetch at"
+                    ),
+                ),
+                (
+                    "last_unconditional_at",
+                    models.DateTimeField(
+                        blank=True,
+                        null=True,
+                        verbose_name="last unconditional fetch at",
+                    ),
+                ),
+                (
+                    "consecutive_failures",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="failures in a row"
+                    ),
+                ),
+                (
+                    "last_error_code",
+                    models.CharField(
+                        blank=True, max_length=40, verbose_name="last problem"
+                    ),
+                ),
+                ("last_error_params", models.JSONField(blank=True, default=dict)),
+                (
+                    "last_error_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last problem at"
+                    ),
+                ),
+                (
+                    "last_item_count",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="items in last fetch"
+                    ),
+                ),
+                (
+                    "last_flags",
+                    models.JSONField(
+                        blank=True, default=list, verbose_name="warnings of last fetch"
+                    ),
+                ),
+                ("etag", models.CharField(blank=True, max_length=500)),
+                ("last_modified", models.CharField(blank=True, max_length=100)),
+                ("moved_to_url", models.URLField(blank=True, max_length=2000)),
+                ("moved_seen_count", models.PositiveIntegerField(default=0)),
+                (
+                    "gmt_means_local",
+                    models.BooleanField(
+                        default=False, verbose_name="GMT dates are local time"
+                    ),
+                ),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="feeds",
+                        to="agencies.agency",
+                        verbose_name="agency",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'feed',
-                'verbose_name_plural': 'feeds',
-                'ordering': ['id'],
+                "verbose_name": "feed",
+                "verbose_name_plural": "feeds",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='FetchLog',
+            name="FetchLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(db_index=True)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('http_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('ok', models.BooleanField(default=False)),
-                ('error_code', models.CharField(blank=True, max_length=40)),
-                ('error_params', models.JSONField(blank=True, default=dict)),
-                ('items_seen', models.PositiveIntegerField(default=0)),
-                ('items_new', models.PositiveIntegerField(default=0)),
-                ('items_updated', models.PositiveIntegerField(default=0)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('feed', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fetches', to='feeds.feed')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(db_index=True)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                (
+                    "http_status",
+                    models.PositiveSmallIntegerField(blank=True, null=True),
+                ),
+                ("ok", models.BooleanField(default=False)),
+                ("error_code", models.CharField(blank=True, max_length=40)),
+                ("error_params", models.JSONField(blank=True, default=dict)),
+                ("items_seen", models.PositiveIntegerField(default=0)),
+                ("items_new", models.PositiveIntegerField(default=0)),
+                ("items_updated", models.PositiveIntegerField(default=0)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fetches",
+                        to="feeds.feed",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'fetch',
-                'verbose_name_plural': 'fetches',
-                'ordering': ['-started_at'],
+                "verbose_name": "fetch",
+                "verbose_name_plural": "fetches",
+                "ordering": ["-started_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='feed',
-            index=models.Index(fields=['state', 'next_fetch_at'], name='feeds_feed_state_ea592b_idx'),
+            model_name="feed",
+            index=models.Index(
+                fields=["state", "next_fetch_at"], name="feeds_feed_state_ea592b_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='feed',
-            constraint=models.UniqueConstraint(fields=('agency', 'url'), name='feed_unique_url_per_agency'),
+            model_name="feed",
+            constraint=models.UniqueConstraint(
+                fields=("agency", "url"), name="feed_unique_url_per_agency"
+            ),
         ),
     ]

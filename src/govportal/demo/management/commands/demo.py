@@ -114,7 +114,7 @@ class Command(BaseCommand):
             daemon=True,
         )
         server.start()
-        worker = subprocess.Popen(  # noqa: S603
+        worker = subprocess.Popen(
             [sys.executable, "-m", "govportal", "worker"],
             env=os.environ.copy(),
         )

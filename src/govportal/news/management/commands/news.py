@@ -2,9 +2,10 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import Q
 from django.utils import timezone
 
-from govportal.news.models import NewsItem
+from govportal.news.models import FeedEntry, NewsItem
 from govportal.news.store import purge_expired
 
 
@@ -40,19 +41,19 @@ class Command(BaseCommand):
             self.stdout.write(f"{deleted} expired news items deleted")
             return
 
-        items = NewsItem.objects.select_related("agency").order_by(
+        query = NewsItem.objects.select_related("agency").order_by(
             "-published_at", "-id"
         )
         if options["agency"]:
             key = options["agency"].strip()
-            items = items.filter(agency__code=key) | items.filter(agency__oid=key)
+            query = query.filter(Q(agency__code=key) | Q(agency__oid=key))
         if options["limit"] > 0:
-            items = items[: options["limit"]]
-        items = list(items)
+            query = query[: options["limit"]]
+        items = list(query)
         feed_ids: dict[int, list[int]] = {}
-        through = NewsItem.feeds.through.objects.filter(
-            item_id__in=[i.id for i in items]
-        ).order_by("feed_id")
+        through = FeedEntry.objects.filter(item_id__in=[i.id for i in items]).order_by(
+            "feed_id"
+        )
         for item_id, feed_id in through.values_list("item_id", "feed_id"):
             feed_ids.setdefault(item_id, []).append(feed_id)
 
