@@ -194,6 +194,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "aiohttp": {"level": "WARNING"},
-        "huey": {"level": "INFO"},
+        # The huey consumer installs its own handler.
+        "huey": {"level": "INFO", "propagate": False},
     },
 }

@@ -114,9 +114,13 @@ class Command(BaseCommand):
             daemon=True,
         )
         server.start()
+        worker_log_path = settings.VAR_DIR / "worker.log"
+        worker_log = worker_log_path.open("ab")
         worker = subprocess.Popen(
             [sys.executable, "-m", "govportal", "worker"],
             env=os.environ.copy(),
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
         )
         time.sleep(1)
         self.stdout.write(
@@ -124,7 +128,9 @@ class Command(BaseCommand):
             f"  public site:   http://127.0.0.1:{site_port}/\n"
             f"  agency sites:  {sites.base_url}/ (the replayed feeds)\n"
             f"  site files:    {settings.SITE_DIR}\n"
-            "  worker:        fetches due feeds every minute, rebuilds on change\n"
+            "  worker:        fetches due feeds every minute, rebuilds on change;\n"
+            f"                 its log is {worker_log_path}\n"
+            "  feed states:   .venv/bin/govportal feeds list\n"
             "Press Ctrl-C to stop.\n"
         )
         try:
@@ -138,4 +144,5 @@ class Command(BaseCommand):
                 worker.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 worker.kill()
+            worker_log.close()
             sites.shutdown()
