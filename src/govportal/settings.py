@@ -1,7 +1,7 @@
 """Django settings for govportal, read from the environment.
 
 Every setting that differs between a laptop demo and a national deployment
-comes from an environment variable; the defaults give a working single-machine
+comes from an environment variable. The defaults give a working single-machine
 site on SQLite under ``var/`` in the working directory.
 """
 

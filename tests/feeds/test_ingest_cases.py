@@ -490,3 +490,18 @@ def test_one_feeds_failure_leaves_others_alone(server, make_feed):
     assert bad.state == Feed.State.FAILING
     assert good.state == Feed.State.ACTIVE
     assert NewsItem.objects.count() == 1
+
+
+def test_validator_dropped_when_server_stops_sending_it(server, make_feed):
+    server.route(
+        "/rss/news.xml",
+        [
+            Response(200, {**RSS, "ETag": '"v1"'}, case_bytes("00-baseline.xml")),
+            Response(200, RSS, case_bytes("00-baseline.xml")),
+        ],
+    )
+    feed = make_feed("/rss/news.xml")
+    fetch(feed)
+    assert feed.etag == '"v1"'
+    fetch(feed)
+    assert feed.etag == ""

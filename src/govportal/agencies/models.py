@@ -5,9 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class Agency(models.Model):
     """A government agency (機關), keyed by its DGPA code or, failing that, its OID.
 
-    The DGPA code list and the OID directory are separate registries; an agency
-    created after the code list was published may only be known by its OID, so
-    both keys are optional but at least one is always set.
+    The DGPA code list and the OID directory are separate registries. An agency
+    created after the code list was published may have only an OID, so both
+    keys are optional, and a constraint requires at least one.
     """
 
     code = models.CharField(

@@ -169,8 +169,8 @@ def _pick(
             return by_phone[0]
         live = by_phone or live
     # The code list carries both the old and the renumbered code of some
-    # agencies (內政部 is 301000000A and, from 2022, A01000000A); the newest is
-    # the one in use.
+    # agencies, such as 內政部 (301000000A and, from 2022, A01000000A). The
+    # newest is the one in use.
     dated = sorted(live, key=lambda c: c.established_on or date.min, reverse=True)
     if len(dated) > 1 and (dated[0].established_on or date.min) > (
         dated[1].established_on or date.min
@@ -209,7 +209,7 @@ def merge_registries(
         code_of_oid[row["oid"]] = row["code"]
 
     oid_only: list[AgencyRecord] = []
-    # Parents before children, so a child can be told apart by its parent's code.
+    # Parents come before children, so a child is matched by its parent's code.
     rows = sorted(oid_rows, key=lambda row: row["oid"].count("."))
     report.oid_rows = len(rows)
     for row in rows:

@@ -1,8 +1,8 @@
 """Replaying saved agency feeds as if the agencies published them today.
 
 The saved feeds are months or years old, and the portal keeps only the last
-seven days, so the replay moves every date in a feed by one offset: the newest
-item becomes an hour old and the spacing between items is kept. Each date is
+seven days. So the replay moves every date in a feed by one offset, which
+makes the newest item an hour old and keeps the spacing between items. Each date is
 rewritten in the format it was written in, and everything else in the file is
 served byte for byte.
 """

@@ -1,8 +1,8 @@
 """Fetching feeds and storing what they carry: the I/O edge of news ingestion.
 
-Fetching runs concurrently on one event loop (the guarded client in
-``govportal.lib.httpfetch``); parsing is pure; storing runs afterwards in the
-calling thread, one transaction per feed, so a failure in one feed never
+Fetching runs concurrently on one event loop with the guarded client in
+``govportal.lib.httpfetch``, and parsing is pure. Storing runs afterwards in
+the calling thread, one transaction per feed, so a failure in one feed never
 touches another's items.
 """
 
@@ -60,7 +60,7 @@ def fetch_policy(**overrides: Any) -> FetchPolicy:
 
 @dataclass
 class FeedRequest:
-    """What the event loop needs to know of a feed, read before it starts."""
+    """A feed's address and validators, read before the event loop starts."""
 
     feed_id: int
     url: str
@@ -87,8 +87,8 @@ class FetchOutcome:
 def _validator_in_future(value: str, now: datetime) -> bool:
     """Tell whether an HTTP date (or an ETag holding one) lies in the future.
 
-    Some servers send a far-future Last-Modified, then answer 304 to it for
-    ever; such validators are not sent back.
+    Some servers send a far-future Last-Modified and then return 304 to it
+    for ever, so such validators are not sent back.
     """
     text = value.strip().strip("W/").strip('"')
     try:
@@ -158,19 +158,15 @@ def _record_success(feed: Feed, outcome: FetchOutcome, now: datetime) -> None:
         feed.state = Feed.State.ACTIVE
     if not outcome.conditional:
         feed.last_unconditional_at = now
-    if result.etag is not None:
-        feed.etag = "" if _validator_in_future(result.etag, now) else result.etag[:500]
-    if result.last_modified is not None:
-        feed.last_modified = (
-            ""
-            if _validator_in_future(result.last_modified, now)
-            else result.last_modified[:100]
-        )
+
+    _store_validators(feed, result, now)
+
     if outcome.parsed is not None:
         feed.last_item_count = len(outcome.parsed.entries)
         feed.last_flags = sorted(set(outcome.parsed.flags))
         if outcome.parsed.title and not feed.title:
             feed.title = outcome.parsed.title[:500]
+
     if result.permanent_redirect and result.permanent_redirect != feed.url:
         if feed.moved_to_url == result.permanent_redirect:
             feed.moved_seen_count += 1
@@ -180,8 +176,26 @@ def _record_success(feed: Feed, outcome: FetchOutcome, now: datetime) -> None:
     elif not result.redirects:
         feed.moved_to_url = ""
         feed.moved_seen_count = 0
+
     jitter = timedelta(seconds=random.uniform(0, 60))
     feed.next_fetch_at = now + timedelta(minutes=feed.interval_minutes) + jitter
+
+
+def _store_validators(feed: Feed, result: FetchResult, now: datetime) -> None:
+    """Keep the response's ETag and Last-Modified for the next conditional GET.
+
+    A 200 replaces both, so a validator the server stopped sending is dropped;
+    a 304 updates only those it sends.
+    """
+    if result.status == 304:
+        etag, last_modified = result.etag, result.last_modified
+    else:
+        etag, last_modified = result.etag or "", result.last_modified or ""
+    if etag is not None:
+        feed.etag = "" if _validator_in_future(etag, now) else etag[:500]
+    if last_modified is not None:
+        in_future = _validator_in_future(last_modified, now)
+        feed.last_modified = "" if in_future else last_modified[:100]
 
 
 def _record_failure(feed: Feed, error: SourceError, now: datetime) -> None:
@@ -232,7 +246,7 @@ FEED_FIELDS = [
 def apply_outcome(feed: Feed, outcome: FetchOutcome, now: datetime) -> FetchLog:
     """Store a fetch's items and update the feed's health in memory.
 
-    The items are committed here, one transaction per feed; the caller saves
+    The items are committed here, one transaction per feed. The caller saves
     the feed and the returned log entry, so a batch costs two writes rather
     than two per feed. Storing the items again after a crash in between is
     harmless, because storing is idempotent.

@@ -1,6 +1,6 @@
 """Plain-words explanations of fetch and parse problems, in Chinese and English.
 
-The fetcher and the parser report a stable code with parameters; this module
+The fetcher and the parser report a stable code with parameters. This module
 is the one place that turns a code into a sentence for operators and agencies.
 The source texts are Chinese; the English comes from the ``en`` catalogue.
 """

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Feed(models.Model):
-    """An agency's news feed address and everything the fetcher knows about it."""
+    """An agency's news feed address, its approval and its fetch history."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending approval")
@@ -94,7 +94,7 @@ class Feed(models.Model):
         return self.state in {self.State.ACTIVE, self.State.FAILING}
 
     def backoff_delay(self) -> timedelta:
-        """The wait before the next try after ``consecutive_failures`` failures."""
+        """Return the wait before the next try after ``consecutive_failures``."""
         base = max(self.interval_minutes, 5)
         exponent = max(self.consecutive_failures - 1, 0)
         minutes = min(base * (2**exponent), settings.FEED_MAX_BACKOFF_MINUTES)

@@ -7,7 +7,7 @@ class NewsItem(models.Model):
 
     ``published_at`` is the date the site shows and sorts by: the feed's own
     date when it is believable, else the time the story was first seen.
-    ``source_published_at`` keeps what the feed said.
+    ``source_published_at`` stores the date the feed gave.
     """
 
     agency = models.ForeignKey(
