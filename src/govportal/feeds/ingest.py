@@ -17,7 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ from govportal.news.store import (
     StoreResult,
     agency_ids_by_oid,
     measure_gmt_means_local,
-    store_parsed_feed,
+    store_parsed_feeds,
 )
 
 logger = logging.getLogger(__name__)
@@ -243,24 +243,14 @@ FEED_FIELDS = [
 ]
 
 
-def apply_outcome(feed: Feed, outcome: FetchOutcome, now: datetime) -> FetchLog:
-    """Store a fetch's items and update the feed's health in memory.
+def record_outcome(feed: Feed, outcome: FetchOutcome, now: datetime) -> FetchLog:
+    """Update the feed's health in memory and return its unsaved log entry.
 
-    The items are committed here, one transaction per feed. The caller saves
-    the feed and the returned log entry, so a batch costs two writes rather
-    than two per feed. Storing the items again after a crash in between is
-    harmless, because storing is idempotent.
+    The caller saves feeds and log entries for a whole batch at once, after the
+    batch's items are committed. Storing the items again after a crash in
+    between is harmless, because storing is idempotent.
     """
     if outcome.ok:
-        if outcome.parsed is not None:
-            parsed = outcome.parsed
-            if not feed.gmt_means_local and measure_gmt_means_local(
-                parsed.entries, now
-            ):
-                feed.gmt_means_local = True
-                logger.info("feed GMT dates read as local feed_id=%d", feed.id)
-            oids = agency_ids_by_oid({e.author_oid or "" for e in parsed.entries})
-            outcome.store = store_parsed_feed(feed, parsed, now, oids)
         _record_success(feed, outcome, now)
     else:
         assert outcome.error is not None
@@ -288,6 +278,47 @@ def apply_outcome(feed: Feed, outcome: FetchOutcome, now: datetime) -> FetchLog:
     )
 
 
+# Feeds whose items are stored in one transaction.
+STORE_BATCH = 200
+
+
+def store_outcomes(batch: list[tuple[Feed, FetchOutcome]], now: datetime) -> None:
+    """Store the items of the successful fetches of a batch.
+
+    The batch is one transaction. If the database refuses it, each feed is
+    stored on its own, so one feed's bad data cannot hold back the others;
+    a feed that still fails is marked failed with the database's error.
+    """
+    stored: list[tuple[Feed, FetchOutcome, ParsedFeed]] = [
+        (feed, o, o.parsed) for feed, o in batch if o.ok and o.parsed is not None
+    ]
+    if not stored:
+        return
+    oids = agency_ids_by_oid(
+        {e.author_oid or "" for _, _, parsed in stored for e in parsed.entries}
+    )
+    for feed, _, parsed in stored:
+        if not feed.gmt_means_local and measure_gmt_means_local(parsed.entries, now):
+            feed.gmt_means_local = True
+            logger.info("feed GMT dates read as local feed_id=%d", feed.id)
+
+    pairs = [(feed, parsed) for feed, _, parsed in stored]
+    try:
+        results = store_parsed_feeds(pairs, now, oids)
+    except DatabaseError:
+        logger.exception("batch store failed feeds=%d, storing one by one", len(pairs))
+        results = {}
+        for feed, outcome, parsed in stored:
+            try:
+                results.update(store_parsed_feeds([(feed, parsed)], now, oids))
+            except DatabaseError as exc:
+                logger.exception("feed store failed feed_id=%d", feed.id)
+                outcome.error = SourceError("store_failed", type(exc).__name__)
+    for feed, outcome, _ in stored:
+        if feed.id in results:
+            outcome.store = results[feed.id]
+
+
 def fetch_feeds(
     feeds: list[Feed], *, policy: FetchPolicy | None = None
 ) -> list[FetchOutcome]:
@@ -299,7 +330,12 @@ def fetch_feeds(
     outcomes = asyncio.run(fetch_many(requests, policy or fetch_policy()))
     by_id = {feed.id: feed for feed in feeds}
     stored_at = timezone.now()
-    logs = [apply_outcome(by_id[o.feed_id], o, stored_at) for o in outcomes]
+    for start in range(0, len(outcomes), STORE_BATCH):
+        store_outcomes(
+            [(by_id[o.feed_id], o) for o in outcomes[start : start + STORE_BATCH]],
+            stored_at,
+        )
+    logs = [record_outcome(by_id[o.feed_id], o, stored_at) for o in outcomes]
     with transaction.atomic():
         Feed.objects.bulk_update(feeds, FEED_FIELDS, batch_size=500)
         FetchLog.objects.bulk_create(logs, batch_size=500)

@@ -38,6 +38,9 @@ MESSAGES: dict[str, Promise] = {
     "malformed": gettext_lazy("RSS 不是格式正確的 XML：{detail}"),
     "dtd_rejected": gettext_lazy("RSS 宣告了入口網不展開的 DTD 實體：{detail}"),
     "empty": gettext_lazy("RSS 沒有任何項目。"),
+    "store_failed": gettext_lazy(
+        "入口網儲存這次擷取的內容時發生錯誤，將於下次擷取重試。"
+    ),
 }
 
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -142,132 +143,225 @@ def store_parsed_feed(
     agencies_by_oid: dict[str, int] | None = None,
 ) -> StoreResult:
     """Insert new stories of one fetch and update changed ones; delete nothing."""
-    result = StoreResult()
-    candidates = _prepare(feed, parsed, now, result)
-    if not candidates:
-        return result
-    oids = agencies_by_oid if agencies_by_oid is not None else {}
+    return store_parsed_feeds([(feed, parsed)], now, agencies_by_oid)[feed.id]
+
+
+def store_parsed_feeds(
+    batch: list[tuple[Feed, ParsedFeed]],
+    now: datetime,
+    agencies_by_oid: dict[str, int] | None = None,
+) -> dict[int, StoreResult]:
+    """Store the entries of several fetches in one transaction; delete nothing.
+
+    Feeds are handled in order, so a story that an earlier feed of the batch
+    brought in is shared, not duplicated, by a later one. Returns a result per
+    feed id.
+    """
+    results: dict[int, StoreResult] = {}
+    prepared: list[tuple[Feed, list[_Candidate]]] = []
+    for feed, parsed in batch:
+        results[feed.id] = StoreResult()
+        candidates = _prepare(feed, parsed, now, results[feed.id])
+        if candidates:
+            prepared.append((feed, candidates))
+    if not prepared:
+        return results
 
     with transaction.atomic():
-        by_guid = {
-            fe.guid: fe
-            for fe in FeedEntry.objects.filter(
-                feed=feed, guid__in=[c.guid for c in candidates if c.guid]
-            ).select_related("item")
-        }
-        link_keys = [c.link_key for c in candidates if c.link_key]
-        by_link: dict[str, NewsItem] = {}
-        for linked in NewsItem.objects.filter(link_key__in=link_keys).order_by("id"):
-            by_link.setdefault(linked.link_key, linked)
-        title_keys = [c.title_key for c in candidates if c.title_key]
-        by_title = {
-            titled.title_key: titled
-            for titled in NewsItem.objects.filter(title_key__in=title_keys)
-        }
-        linked_item_ids = set(
-            FeedEntry.objects.filter(
-                feed=feed,
-                item_id__in=[i.id for i in [*by_link.values(), *by_title.values()]],
-            ).values_list("item_id", flat=True)
-        ) | {fe.item_id for fe in by_guid.values()}
+        index = _StoryIndex(prepared)
+        for feed, candidates in prepared:
+            oids = agencies_by_oid or {}
+            for candidate in candidates:
+                index.apply(feed, candidate, now, oids, results[feed.id])
+        index.write(now)
+    return results
 
-        new_items: list[tuple[NewsItem, str]] = []
-        changed: list[NewsItem] = []
-        new_links: list[FeedEntry] = []
-        seen_ids: list[int] = []
-        for c in candidates:
-            item = None
-            if c.guid and c.guid in by_guid:
-                item = by_guid[c.guid].item
-            elif c.link_key:
-                item = by_link.get(c.link_key)
-            elif c.title_key:
-                item = by_title.get(c.title_key)
 
-            agency_id = oids.get(c.entry.author_oid or "", feed.agency_id)
-            if item is None:
-                flags = list(c.flags)
-                item = NewsItem(
-                    agency_id=agency_id,
-                    origin_feed=feed,
-                    title=c.entry.title[:500],
-                    link=c.entry.link or "",
-                    link_key=c.link_key,
-                    title_key=c.title_key,
-                    summary_html=c.entry.summary_html,
-                    source_published_at=c.published,
-                    first_seen_at=now,
-                    updated_at=now,
-                    content_hash=c.content_hash,
-                )
-                item.published_at = _display_date(c.published, now, flags)
-                item.flags = flags
-                new_items.append((item, c.guid))
-                if c.link_key:
-                    by_link[c.link_key] = item
-                continue
+# Columns read for matching and updating a stored story.
+MATCH_FIELDS = [
+    "id",
+    "link_key",
+    "title_key",
+    "content_hash",
+    "origin_feed",
+    "first_seen_at",
+]
+UPDATE_FIELDS = [
+    "title",
+    "link",
+    "link_key",
+    "summary_html",
+    "source_published_at",
+    "agency",
+    "published_at",
+    "flags",
+    "content_hash",
+    "updated_at",
+]
+# Values per IN list, under SQLite's lowest limit of bound parameters.
+IN_CHUNK = 900
 
-            if item.id not in linked_item_ids:
-                new_links.append(
-                    FeedEntry(
-                        feed=feed,
-                        item=item,
-                        guid=c.guid,
-                        first_seen_at=now,
-                        last_seen_at=now,
-                    )
-                )
-                linked_item_ids.add(item.id)
-            else:
-                seen_ids.append(item.id)
-            owned = item.origin_feed_id in (None, feed.id)
-            if owned and item.content_hash != c.content_hash:
-                flags = list(c.flags)
-                item.title = c.entry.title[:500]
-                item.link = c.entry.link or ""
-                item.link_key = c.link_key
-                item.summary_html = c.entry.summary_html
-                item.source_published_at = c.published
-                item.agency_id = agency_id
-                # The first-seen time stays the anchor for a missing or future date.
-                item.published_at = _display_date(
-                    c.published, item.first_seen_at, flags
-                )
-                item.flags = flags
-                item.content_hash = c.content_hash
-                item.updated_at = now
-                changed.append(item)
 
-        _insert_items(new_items, feed, now)
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)]
+
+
+class _StoryIndex:
+    """The stories a batch can match, loaded in a few queries, and the writes due."""
+
+    def __init__(self, prepared: list[tuple[Feed, list[_Candidate]]]) -> None:
+        feed_ids = [feed.id for feed, _ in prepared]
+        guids = sorted({c.guid for _, cs in prepared for c in cs if c.guid})
+        link_keys = sorted({c.link_key for _, cs in prepared for c in cs if c.link_key})
+        title_keys = sorted(
+            {c.title_key for _, cs in prepared for c in cs if c.title_key}
+        )
+
+        guid_item_ids: dict[tuple[int, str], int] = {}
+        for chunk in _chunks(guids):
+            rows = FeedEntry.objects.filter(
+                feed_id__in=feed_ids, guid__in=chunk
+            ).values_list("feed_id", "guid", "item_id")
+            guid_item_ids.update({(f, g): i for f, g, i in rows})
+
+        items: dict[int, NewsItem] = {}
+        self.by_link: dict[str, NewsItem] = {}
+        self.by_title: dict[str, NewsItem] = {}
+        for chunk in _chunks(link_keys):
+            query = NewsItem.objects.filter(link_key__in=chunk).only(*MATCH_FIELDS)
+            for item in query.order_by("id"):
+                items[item.id] = item
+                self.by_link.setdefault(item.link_key, item)
+        for chunk in _chunks(title_keys):
+            query = NewsItem.objects.filter(title_key__in=chunk).only(*MATCH_FIELDS)
+            for item in query:
+                items[item.id] = item
+                self.by_title.setdefault(item.title_key, item)
+        missing = sorted(set(guid_item_ids.values()) - set(items))
+        for chunk in _chunks(missing):
+            for item in NewsItem.objects.filter(id__in=chunk).only(*MATCH_FIELDS):
+                items[item.id] = item
+        self.by_guid = {key: items[i] for key, i in guid_item_ids.items() if i in items}
+
+        # Which (feed, story) pairs already have an entry; new stories of this
+        # batch are keyed by object identity until they have an id.
+        self.linked: set[tuple[int, int]] = set()
+        for chunk in _chunks(sorted(items)):
+            self.linked.update(
+                FeedEntry.objects.filter(
+                    feed_id__in=feed_ids, item_id__in=chunk
+                ).values_list("feed_id", "item_id")
+            )
+
+        self.new_items: list[NewsItem] = []
+        self.new_entries: list[tuple[int, NewsItem, str]] = []
+        self.changed: list[NewsItem] = []
+        self.seen: dict[int, list[int]] = {}
+
+    def _find(self, feed: Feed, candidate: _Candidate) -> NewsItem | None:
+        item = None
+        if candidate.guid:
+            item = self.by_guid.get((feed.id, candidate.guid))
+        if item is None and candidate.link_key:
+            item = self.by_link.get(candidate.link_key)
+        if item is None and candidate.title_key:
+            item = self.by_title.get(candidate.title_key)
+        return item
+
+    def apply(
+        self,
+        feed: Feed,
+        candidate: _Candidate,
+        now: datetime,
+        oids: dict[str, int],
+        result: StoreResult,
+    ) -> None:
+        """Match one entry to a story, creating or updating it as needed."""
+        agency_id = oids.get(candidate.entry.author_oid or "", feed.agency_id)
+        item = self._find(feed, candidate)
+        if item is None:
+            self._create(feed, candidate, agency_id, now)
+            result.new += 1
+            return
+
+        key = (feed.id, item.id if item.id is not None else id(item))
+        if key not in self.linked:
+            self.linked.add(key)
+            self.new_entries.append((feed.id, item, candidate.guid))
+        elif item.id is not None:
+            self.seen.setdefault(feed.id, []).append(item.id)
+
+        # Only the feed that first carried a story may change its text.
+        owned = item.id is not None and item.origin_feed_id in (None, feed.id)
+        if owned and item.content_hash != candidate.content_hash:
+            self._update(item, candidate, agency_id, now)
+            result.updated += 1
+
+    def _create(
+        self, feed: Feed, candidate: _Candidate, agency_id: int, now: datetime
+    ) -> None:
+        flags = list(candidate.flags)
+        item = NewsItem(
+            agency_id=agency_id,
+            origin_feed_id=feed.id,
+            title=candidate.entry.title[:500],
+            link=candidate.entry.link or "",
+            link_key=candidate.link_key,
+            title_key=candidate.title_key,
+            summary_html=candidate.entry.summary_html,
+            source_published_at=candidate.published,
+            first_seen_at=now,
+            updated_at=now,
+            content_hash=candidate.content_hash,
+        )
+        item.published_at = _display_date(candidate.published, now, flags)
+        item.flags = flags
+        self.new_items.append(item)
+        self.new_entries.append((feed.id, item, candidate.guid))
+        self.linked.add((feed.id, id(item)))
+        if candidate.guid:
+            self.by_guid[(feed.id, candidate.guid)] = item
+        if candidate.link_key:
+            self.by_link[candidate.link_key] = item
+        if candidate.title_key:
+            self.by_title[candidate.title_key] = item
+
+    def _update(
+        self, item: NewsItem, candidate: _Candidate, agency_id: int, now: datetime
+    ) -> None:
+        flags = list(candidate.flags)
+        item.title = candidate.entry.title[:500]
+        item.link = candidate.entry.link or ""
+        item.link_key = candidate.link_key
+        item.summary_html = candidate.entry.summary_html
+        item.source_published_at = candidate.published
+        item.agency_id = agency_id
+        # The first-seen time stays the anchor for a missing or future date.
+        item.published_at = _display_date(
+            candidate.published, item.first_seen_at, flags
+        )
+        item.flags = flags
+        item.content_hash = candidate.content_hash
+        item.updated_at = now
+        self.changed.append(item)
+
+    def write(self, now: datetime) -> None:
+        """Insert the new stories and entries and save the changed stories."""
+        _insert_items(self.new_items)
         insert_rows(
             FeedEntry,
             ENTRY_FIELDS,
-            [(feed.id, link.item_id, link.guid, now, now) for link in new_links],
+            [
+                (feed_id, item.id, guid, now, now)
+                for feed_id, item, guid in self.new_entries
+            ],
         )
-        if changed:
-            NewsItem.objects.bulk_update(
-                changed,
-                [
-                    "title",
-                    "link",
-                    "link_key",
-                    "summary_html",
-                    "source_published_at",
-                    "agency",
-                    "published_at",
-                    "flags",
-                    "content_hash",
-                    "updated_at",
-                ],
-            )
-        if seen_ids:
-            FeedEntry.objects.filter(feed=feed, item_id__in=seen_ids).update(
+        if self.changed:
+            NewsItem.objects.bulk_update(self.changed, UPDATE_FIELDS, batch_size=500)
+        for feed_id, item_ids in self.seen.items():
+            FeedEntry.objects.filter(feed_id=feed_id, item_id__in=item_ids).update(
                 last_seen_at=now
             )
-
-    result.new = len(new_items)
-    result.updated = len(changed)
-    return result
 
 
 ITEM_FIELDS = [
@@ -288,16 +382,14 @@ ITEM_FIELDS = [
 ENTRY_FIELDS = ["feed", "item", "guid", "first_seen_at", "last_seen_at"]
 
 
-def _insert_items(
-    new_items: list[tuple[NewsItem, str]], feed: Feed, now: datetime
-) -> None:
-    """Insert new stories and the feed's entries for them, in two statements."""
-    if not new_items:
+def _insert_items(items: list[NewsItem]) -> None:
+    """Insert new stories in multi-row statements and set their ids."""
+    if not items:
         return
     rows = [
         (
             item.agency_id,
-            feed.id,
+            item.origin_feed_id,
             item.title,
             item.link,
             item.link_key,
@@ -310,16 +402,11 @@ def _insert_items(
             item.content_hash,
             item.flags,
         )
-        for item, _ in new_items
+        for item in items
     ]
     ids = insert_rows(NewsItem, ITEM_FIELDS, rows, returning_ids=True)
-    for (item, _), new_id in zip(new_items, ids, strict=True):
+    for item, new_id in zip(items, ids, strict=True):
         item.id = new_id
-    insert_rows(
-        FeedEntry,
-        ENTRY_FIELDS,
-        [(feed.id, item.id, guid, now, now) for item, guid in new_items],
-    )
 
 
 def agency_ids_by_oid(oids: set[str]) -> dict[str, int]:
