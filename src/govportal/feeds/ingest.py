@@ -21,6 +21,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from govportal.core.bulk import update_rows
 from govportal.feeds.models import Feed, FetchLog
 from govportal.lib.errors import SourceError
 from govportal.lib.feedparse import parse_feed
@@ -337,7 +338,7 @@ def fetch_feeds(
         )
     logs = [record_outcome(by_id[o.feed_id], o, stored_at) for o in outcomes]
     with transaction.atomic():
-        Feed.objects.bulk_update(feeds, FEED_FIELDS, batch_size=500)
+        update_rows(Feed, FEED_FIELDS, feeds)
         FetchLog.objects.bulk_create(logs, batch_size=500)
     return outcomes
 

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import transaction
 
 from govportal.agencies.models import Agency
+from govportal.core.bulk import insert_rows, update_rows
 from govportal.feeds.models import Feed
 from govportal.lib.feedparse.types import ParsedEntry, ParsedFeed
 from govportal.lib.urlnorm import story_key
-from govportal.news.bulk import insert_rows
 from govportal.news.models import FeedEntry, NewsItem
 
 logger = logging.getLogger(__name__)
@@ -357,7 +357,7 @@ class _StoryIndex:
             ],
         )
         if self.changed:
-            NewsItem.objects.bulk_update(self.changed, UPDATE_FIELDS, batch_size=500)
+            update_rows(NewsItem, UPDATE_FIELDS, self.changed)
         for feed_id, item_ids in self.seen.items():
             FeedEntry.objects.filter(feed_id=feed_id, item_id__in=item_ids).update(
                 last_seen_at=now

@@ -61,3 +61,33 @@ def insert_rows(
             if returning_ids:
                 ids.extend(row[0] for row in cursor.fetchall())
     return ids
+
+
+def update_rows(
+    model: type[models.Model], fields: Sequence[str], objects: Sequence[models.Model]
+) -> None:
+    """Write ``fields`` of each object to its row, by primary key.
+
+    One prepared UPDATE run for every object: Django's ``bulk_update`` builds
+    a CASE expression per field and row instead, which grows with the batch.
+    """
+    if not objects:
+        return
+    meta = model._meta
+    model_fields: list[Any] = [meta.get_field(name) for name in fields]
+    converters = [_converter(f) for f in model_fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in model_fields)
+    table = quote(meta.db_table)
+    sql = f"UPDATE {table} SET {assignments} WHERE {quote(str(meta.pk.column))} = %s"  # noqa: S608
+    rows = []
+    for obj in objects:
+        values = [getattr(obj, f.attname) for f in model_fields]
+        row = [
+            convert(value) if convert is not None else value
+            for value, convert in zip(values, converters, strict=True)
+        ]
+        row.append(obj.pk)
+        rows.append(row)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
