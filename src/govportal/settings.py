@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "govportal.agencies",
     "govportal.feeds",
     "govportal.news",
+    "govportal.publishing",
+    "govportal.services",
     "govportal.publicsite",
     "govportal.demo",
 ]
