@@ -18,7 +18,11 @@ def production_setting(*names: str) -> dict:
         "print(json.dumps({n: str(getattr(s, n)) for n in NAMES}))"
     ).replace("NAMES", repr(list(names)))
     output = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(output)
 

@@ -131,7 +131,7 @@ STATIC_ROOT = VAR_DIR / "static"
 
 # The public site: static files built from published content.
 # absolute(), not resolve(): SITE_DIR is a symlink to the current build.
-SITE_DIR = Path(os.environ.get("SITE_DIR", VAR_DIR / "site")).absolute()
+SITE_DIR = Path(os.environ.get("SITE_DIR") or VAR_DIR / "site").absolute()
 SITE_BASE_URL = os.environ.get("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NEWS_PAGE_SIZE = env_int("GOVPORTAL_NEWS_PAGE_SIZE", 20)
 

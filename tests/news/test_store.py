@@ -180,12 +180,26 @@ def test_future_date_sorts_by_first_seen(feed_a):
     assert NewsItem.objects.order_by("-published_at").first().published_at <= NOW
 
 
-def test_item_credited_to_agency_of_its_oid(feed_a):
-    labour = Agency.objects.create(
+@pytest.fixture
+def cabinet(db):
+    return Agency.objects.create(
+        code="A00000000A", oid="2.16.886.101.20003", name_zh="行政院"
+    )
+
+
+@pytest.fixture
+def labour(db):
+    return Agency.objects.create(
         code="A17000000J", oid="2.16.886.101.20003.20063", name_zh="勞動部"
     )
+
+
+def test_item_credited_to_agency_of_its_oid(cabinet, labour):
+    feed = Feed.objects.create(
+        agency=cabinet, url="https://www.ey.gov.tw/rss", state="active"
+    )
     store_parsed_feed(
-        feed_a,
+        feed,
         feed_of(
             entry("外送專法上路", 1, NOW - timedelta(hours=1), author_oid=labour.oid),
             entry("沒有作者", 2, NOW - timedelta(hours=1)),
@@ -194,7 +208,74 @@ def test_item_credited_to_agency_of_its_oid(feed_a):
         {labour.oid: labour.id},
     )
     assert NewsItem.objects.get(title="外送專法上路").agency == labour
-    assert NewsItem.objects.get(title="沒有作者").agency == feed_a.agency
+    assert NewsItem.objects.get(title="沒有作者").agency == cabinet
+
+
+def test_oid_outside_feeds_agency_ignored(cabinet, labour):
+    president = Agency.objects.create(
+        code="200000000A", oid="2.16.886.101.20002", name_zh="總統府"
+    )
+    city = Agency.objects.create(
+        code="379000000A", oid="2.16.886.101.90001", name_zh="臺北市政府"
+    )
+    feed = Feed.objects.create(
+        agency=city, url="https://www.gov.taipei/rss", state="active"
+    )
+    store_parsed_feed(
+        feed,
+        feed_of(
+            entry("冒名公告", 1, NOW - timedelta(hours=1), author_oid=president.oid)
+        ),
+        NOW,
+        {president.oid: president.id},
+    )
+    item = NewsItem.objects.get()
+    assert item.agency == city
+    assert "agency OID outside the feed's agency" in item.flags
+
+
+def test_unrelated_agency_cannot_claim_a_link(cabinet, labour):
+    city = Agency.objects.create(
+        code="379000000A", oid="2.16.886.101.90001", name_zh="臺北市政府"
+    )
+    city_feed = Feed.objects.create(
+        agency=city, url="https://www.gov.taipei/rss", state="active"
+    )
+    labour_feed = Feed.objects.create(
+        agency=labour, url="https://www.mol.gov.tw/rss", state="active"
+    )
+    published = NOW - timedelta(hours=1)
+    store_parsed_feed(city_feed, feed_of(entry("假標題", 77, published)), NOW)
+    store_parsed_feed(
+        labour_feed, feed_of(entry("勞動部真正的新聞", 77, published)), NOW
+    )
+
+    titles = dict(NewsItem.objects.values_list("agency__code", "title"))
+    assert titles == {"379000000A": "假標題", "A17000000J": "勞動部真正的新聞"}
+
+
+def test_parent_and_child_feeds_share_a_story(cabinet, labour):
+    cabinet_feed = Feed.objects.create(
+        agency=cabinet, url="https://www.ey.gov.tw/rss", state="active"
+    )
+    labour_feed = Feed.objects.create(
+        agency=labour, url="https://www.mol.gov.tw/rss", state="active"
+    )
+    published = NOW - timedelta(hours=1)
+    store_parsed_feed(
+        cabinet_feed,
+        feed_of(entry("外送專法上路", 5, published, author_oid=labour.oid)),
+        NOW,
+        {labour.oid: labour.id},
+    )
+    store_parsed_feed(labour_feed, feed_of(entry("外送專法上路", 5, published)), NOW)
+
+    item = NewsItem.objects.get()
+    assert item.agency == labour
+    assert set(item.feeds.values_list("id", flat=True)) == {
+        cabinet_feed.id,
+        labour_feed.id,
+    }
 
 
 def test_guid_scoped_to_its_feed(feed_a, feed_b):

@@ -9,7 +9,6 @@ from govportal.publicsite.publish import (
     KEEP_PREVIOUS_BUILDS,
     PublishError,
     builds_dir_for,
-    site_link_path,
 )
 from govportal.publicsite.render import SiteRenderer
 
@@ -114,42 +113,31 @@ def test_failed_build_keeps_current_site(site_dir, monkeypatch):
     assert build_folders(site_dir) == [first.build_dir]
 
 
-def test_legacy_site_folder_replaced(site_dir):
+def test_existing_site_folder_left_alone(site_dir):
     site_dir.mkdir()
-    (site_dir / "index.html").write_text("old layout", encoding="utf-8")
+    (site_dir / "index.html").write_text("someone's folder", encoding="utf-8")
 
-    report = build_site(now=BUILD_TIME)
+    with pytest.raises(PublishError, match="is an existing folder"):
+        build_site(now=BUILD_TIME)
 
-    assert site_dir.is_symlink()
-    assert site_dir.resolve() == report.build_dir
-    legacy = [path for path in build_folders(site_dir) if path.name.endswith("-legacy")]
-    assert len(legacy) == 1
-    assert (legacy[0] / "index.html").read_text(encoding="utf-8") == "old layout"
+    assert not site_dir.is_symlink()
+    assert (site_dir / "index.html").read_text(encoding="utf-8") == "someone's folder"
+    assert not build_folders(site_dir)
+
+
+def test_empty_site_folder_path_rejected(site_dir):
+    with pytest.raises(PublishError, match="empty"):
+        build_site(site_dir="", now=BUILD_TIME)
 
 
 def test_site_dir_file_rejected(site_dir):
     site_dir.write_text("not a site")
 
-    with pytest.raises(PublishError, match="is not a folder or a symlink"):
+    with pytest.raises(PublishError, match="is an existing file"):
         build_site(now=BUILD_TIME)
 
     assert site_dir.read_text() == "not a site"
     assert not [path for path in build_folders(site_dir)]
-
-
-def test_site_link_path_undoes_resolve(site_dir, settings):
-    report = build_site(now=BUILD_TIME)
-    # settings.py builds SITE_DIR with Path.resolve(), which follows the link.
-    settings.SITE_DIR = site_dir.resolve()
-
-    assert site_link_path(site_dir.resolve()) == site_dir
-    assert site_link_path(site_dir) == site_dir
-    second = build_site(now=BUILD_TIME)
-
-    assert second.site_dir == site_dir
-    assert site_dir.is_symlink()
-    assert site_dir.resolve() == second.build_dir
-    assert report.build_dir.is_dir()
 
 
 def test_explicit_site_dir_argument(site_dir, tmp_path):

@@ -225,18 +225,19 @@ class _StoryIndex:
             guid_item_ids.update({(f, g): i for f, g, i in rows})
 
         items: dict[int, NewsItem] = {}
-        self.by_link: dict[str, NewsItem] = {}
-        self.by_title: dict[str, NewsItem] = {}
+        # Several agencies may carry one link; each keeps its own story.
+        self.by_link: dict[str, list[NewsItem]] = {}
+        self.by_title: dict[str, list[NewsItem]] = {}
         for chunk in _chunks(link_keys):
             query = NewsItem.objects.filter(link_key__in=chunk).only(*MATCH_FIELDS)
             for item in query.order_by("id"):
                 items[item.id] = item
-                self.by_link.setdefault(item.link_key, item)
+                self.by_link.setdefault(item.link_key, []).append(item)
         for chunk in _chunks(title_keys):
             query = NewsItem.objects.filter(title_key__in=chunk).only(*MATCH_FIELDS)
-            for item in query:
+            for item in query.order_by("id"):
                 items[item.id] = item
-                self.by_title.setdefault(item.title_key, item)
+                self.by_title.setdefault(item.title_key, []).append(item)
         missing = sorted(set(guid_item_ids.values()) - set(items))
         for chunk in _chunks(missing):
             for item in NewsItem.objects.filter(id__in=chunk).only(*MATCH_FIELDS):
@@ -253,20 +254,70 @@ class _StoryIndex:
                 ).values_list("feed_id", "item_id")
             )
 
+        agency_ids = {feed.agency_id for feed, _ in prepared}
+        agency_ids |= {item.agency_id for item in items.values()}
+        self.agency_oids: dict[int, str] = {
+            agency_id: oid
+            for agency_id, oid in Agency.objects.filter(id__in=agency_ids)
+            .exclude(oid=None)
+            .values_list("id", "oid")
+            if oid
+        }
+
         self.new_items: list[NewsItem] = []
         self.new_entries: list[tuple[int, NewsItem, str]] = []
         self.changed: list[NewsItem] = []
         self.seen: dict[int, list[int]] = {}
 
-    def _find(self, feed: Feed, candidate: _Candidate) -> NewsItem | None:
-        item = None
+    def related(self, first: int, second: int) -> bool:
+        """Tell whether two agencies are the same or one is under the other.
+
+        The OID hierarchy follows the prefix: 行政院 is 2.16.886.101.20003 and
+        its ministries are 2.16.886.101.20003.N.
+        """
+        if first == second:
+            return True
+        a, b = self.agency_oids.get(first), self.agency_oids.get(second)
+        if not a or not b:
+            return False
+        return a.startswith(b + ".") or b.startswith(a + ".")
+
+    def _find(
+        self, feed: Feed, candidate: _Candidate, agency_id: int
+    ) -> NewsItem | None:
         if candidate.guid:
             item = self.by_guid.get((feed.id, candidate.guid))
-        if item is None and candidate.link_key:
-            item = self.by_link.get(candidate.link_key)
-        if item is None and candidate.title_key:
-            item = self.by_title.get(candidate.title_key)
-        return item
+            if item is not None:
+                return item
+        # A link or title matches only a story of a related agency, so one
+        # agency's feed cannot claim, or hide, another agency's story.
+        for key, index in (
+            (candidate.link_key, self.by_link),
+            (candidate.title_key, self.by_title),
+        ):
+            for item in index.get(key, []) if key else []:
+                if self.related(item.agency_id, agency_id):
+                    return item
+        return None
+
+    def credited_agency(
+        self, feed: Feed, candidate: _Candidate, oids: dict[str, int]
+    ) -> int:
+        """Return the agency an entry is credited to: the feed's, or one under it.
+
+        An aggregated feed tags each item with the OID of the agency that wrote
+        it; an OID outside the feed's own agency is ignored and flagged.
+        """
+        oid = candidate.entry.author_oid or ""
+        agency_id = oids.get(oid)
+        if agency_id is None:
+            return feed.agency_id
+        feed_oid = self.agency_oids.get(feed.agency_id)
+        if agency_id == feed.agency_id or (feed_oid and oid.startswith(feed_oid + ".")):
+            self.agency_oids[agency_id] = oid
+            return agency_id
+        candidate.flags.append("agency OID outside the feed's agency")
+        return feed.agency_id
 
     def apply(
         self,
@@ -277,8 +328,8 @@ class _StoryIndex:
         result: StoreResult,
     ) -> None:
         """Match one entry to a story, creating or updating it as needed."""
-        agency_id = oids.get(candidate.entry.author_oid or "", feed.agency_id)
-        item = self._find(feed, candidate)
+        agency_id = self.credited_agency(feed, candidate, oids)
+        item = self._find(feed, candidate, agency_id)
         if item is None:
             self._create(feed, candidate, agency_id, now)
             result.new += 1
@@ -322,9 +373,9 @@ class _StoryIndex:
         if candidate.guid:
             self.by_guid[(feed.id, candidate.guid)] = item
         if candidate.link_key:
-            self.by_link[candidate.link_key] = item
+            self.by_link.setdefault(candidate.link_key, []).insert(0, item)
         if candidate.title_key:
-            self.by_title[candidate.title_key] = item
+            self.by_title.setdefault(candidate.title_key, []).insert(0, item)
 
     def _update(
         self, item: NewsItem, candidate: _Candidate, agency_id: int, now: datetime

@@ -49,7 +49,11 @@ def build_site(
     including the swap and the pruning of old builds.
     """
     started = time.perf_counter()
-    site_dir = publish.site_link_path(Path(site_dir or settings.SITE_DIR).absolute())
+    if site_dir is not None and not str(site_dir).strip():
+        raise publish.PublishError(
+            "The site folder is empty; give a path such as var/site."
+        )
+    site_dir = Path(site_dir or settings.SITE_DIR).absolute()
     now = now or timezone.now()
     compile_translations()
 

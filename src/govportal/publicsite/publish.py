@@ -38,24 +38,6 @@ class PublishError(Exception):
     """The site folder is in a state that the builder will not overwrite."""
 
 
-def site_link_path(site_dir: Path) -> Path:
-    """Return the SITE_DIR symlink path for a path that may point into a build.
-
-    ``settings.SITE_DIR`` is made with ``Path.resolve()``, which follows the
-    symlink, so once a build is published it names ``site.builds/<build>``
-    instead of ``site``. This maps such a path back to the symlink.
-    """
-    # NOTE: this is needed only while settings.py resolves SITE_DIR. With
-    # ``Path.absolute()`` there it would be a no-op.
-    builds_dir = site_dir.parent
-    if not builds_dir.name.endswith(BUILDS_SUFFIX):
-        return site_dir
-    link = builds_dir.with_name(builds_dir.name.removesuffix(BUILDS_SUFFIX))
-    if link.is_symlink() and _BUILD_NAME_RE.fullmatch(site_dir.name):
-        return link
-    return site_dir
-
-
 def builds_dir_for(site_dir: Path) -> Path:
     return site_dir.with_name(site_dir.name + BUILDS_SUFFIX)
 
@@ -92,36 +74,26 @@ def finish_build(partial_dir: Path, final_dir: Path) -> None:
 
 
 def check_site_dir(site_dir: Path) -> None:
-    """Raise PublishError when SITE_DIR exists but is neither a folder nor a symlink."""
-    if site_dir.is_symlink() or site_dir.is_dir() or not site_dir.exists():
+    """Raise PublishError unless SITE_DIR is missing or a symlink to a build.
+
+    The builder replaces SITE_DIR with a symlink, so an existing folder or
+    file there is never touched: it may be anything, even the data folder.
+    """
+    if site_dir.is_symlink() or not site_dir.exists():
         return
+    kind = "folder" if site_dir.is_dir() else "file"
     raise PublishError(
-        f"SITE_DIR {site_dir} exists but is not a folder or a symlink. "
-        "Move it away or set SITE_DIR to another path."
+        f"SITE_DIR {site_dir} is an existing {kind}, not a symlink to a site "
+        "build; govportal does not replace it. Set SITE_DIR to a path that does "
+        "not exist yet (the default is var/site), or move the "
+        f"{kind} away."
     )
 
 
 def publish_build(site_dir: Path, build_dir: Path) -> Path | None:
-    """Point SITE_DIR at ``build_dir`` atomically and return the previous build.
-
-    A SITE_DIR that is a real folder (a layout older than build folders) is first
-    moved into the builds folder as a build of its own. Between that move and the
-    symlink rename, SITE_DIR does not exist, once.
-    """
+    """Point SITE_DIR at ``build_dir`` atomically and return the previous build."""
     check_site_dir(site_dir)
-    builds_dir = build_dir.parent
     previous = current_build(site_dir)
-
-    legacy_dir: Path | None = None
-    if site_dir.is_dir() and not site_dir.is_symlink():
-        legacy_dir = builds_dir / f"{new_build_name().split('-')[0]}-legacy"
-        logger.warning(
-            "SITE_DIR %s is a folder, not a symlink: moving it to %s",
-            site_dir,
-            legacy_dir,
-        )
-        os.rename(site_dir, legacy_dir)
-        previous = legacy_dir
 
     # A relative target keeps the link valid when the var folder is moved.
     target = os.path.relpath(build_dir, site_dir.parent)
@@ -131,8 +103,6 @@ def publish_build(site_dir: Path, build_dir: Path) -> Path | None:
         os.replace(temporary_link, site_dir)
     except OSError:
         temporary_link.unlink(missing_ok=True)
-        if legacy_dir is not None:
-            os.rename(legacy_dir, site_dir)
         raise
     return previous
 

@@ -10,9 +10,11 @@ import logging
 import os
 import shutil
 import socket
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .render import CONTENT_SECURITY_POLICY
@@ -239,3 +241,11 @@ class SiteServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, SiteRequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that closes the connection early is routine, not an error.
+        error = sys.exc_info()[1]
+        if isinstance(error, BrokenPipeError | ConnectionResetError):
+            logger.debug("client disconnected address=%s", client_address)
+            return
+        super().handle_error(request, client_address)

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from govportal.publicsite.paths import base_path_of
-from govportal.publicsite.publish import site_link_path
 from govportal.publicsite.server import SiteServer
 
 logger = logging.getLogger("govportal.publicsite.server")
@@ -34,7 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        site_dir = site_link_path(Path(options["site_dir"] or settings.SITE_DIR))
+        site_dir = Path(options["site_dir"] or settings.SITE_DIR).absolute()
         base_path = base_path_of(settings.SITE_BASE_URL)
         try:
             server = SiteServer((options["host"], options["port"]), site_dir, base_path)
