@@ -4,6 +4,7 @@ import codecs
 
 import pytest
 
+from govportal.lib.feedparse import parse_feed
 from govportal.lib.feedparse.encoding import decode_body, normalize_charset
 
 BIG5_TEXT = "恒春鎮公所公告"
@@ -18,7 +19,7 @@ def prolog(encoding: str) -> str:
     [
         ("big5", "cp950"),
         ("BIG5", "cp950"),
-        ("big5-hkscs", "cp950"),
+        ("big5-hkscs", "big5hkscs"),
         ("x-x-big5", "cp950"),
         ('"utf-8"', "utf-8"),
         ("UTF8", "utf-8"),
@@ -106,3 +107,13 @@ def test_unknown_label_flagged():
 
     assert decoded.encoding == "utf-8"
     assert decoded.flags == ["unknown charset"]
+
+
+def test_big5_hkscs_keeps_hong_kong_characters():
+    title = "香港字 𨋢 測試"
+    body = (
+        '<?xml version="1.0" encoding="big5-hkscs"?><rss version="2.0"><channel>'
+        f"<title>t</title><item><title>{title}</title>"
+        "<link>https://a.gov.tw/1</link></item></channel></rss>"
+    ).encode("big5hkscs")
+    assert parse_feed(body).entries[0].title == title

@@ -272,9 +272,8 @@ def test_fb09_item_links_only_absolute_http():
     without_url = {e.title: e for e in parse_feed(rss(items)).entries}
 
     assert with_url["腳本"].link is None
-    # Rendered as a plain outbound link and never fetched, so an http link to a
-    # private address is harmless and kept.
-    assert with_url["本機"].link == "http://127.0.0.1/"
+    # A reader following it would reach their own machine, so it is dropped.
+    assert with_url["本機"].link is None
     assert with_url["相對"].link == "https://www.example.gov.tw/x"
     assert without_url["相對"].link is None
 

@@ -32,8 +32,7 @@ from govportal.lib.urlnorm import clean_href, clean_link, story_key
         ("  https://a.gov.tw/\u200bx  ", "https://a.gov.tw/x"),
         ("https://a.gov.tw/新聞 1", "https://a.gov.tw/%E6%96%B0%E8%81%9E%201"),
         ("https://例子.tw/", "https://xn--fsqu00a.tw/"),
-        ("http://127.0.0.1/", "http://127.0.0.1/"),
-        ("http://[::1]:8000/x", "http://[::1]:8000/x"),
+        ("http://61.57.41.133/", "http://61.57.41.133/"),
     ],
 )
 def test_clean_link_valid(link, expected):
@@ -104,3 +103,23 @@ def test_clean_href_keeps_mailto_and_tracking():
     )
     assert clean_href("/x", "https://a.tw/y/z") == "https://a.tw/x"
     assert clean_href("/x", None) is None
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/news",
+        "http://[::1]/x",
+        "http://localhost/x",
+        "https://intranet.localhost/x",
+    ],
+)
+def test_link_to_local_host_rejected(link):
+    assert clean_link(link) is None
+
+
+def test_link_to_public_address_kept():
+    link = "http://61.57.41.133/info.aspx?tid=1"
+    assert clean_link(link) == link

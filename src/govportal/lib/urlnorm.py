@@ -8,6 +8,7 @@ feeds, and never a URL to render.
 """
 
 import html
+import ipaddress
 import re
 from urllib.parse import quote, unquote, urljoin
 
@@ -93,8 +94,10 @@ def clean_link(link: str | None, base: str | None = None) -> str | None:
 
     ``base`` resolves a relative link. Returns None for an empty link, for any
     other scheme (``javascript:``, ``data:``, ``mailto:``, ``file:``), for a
-    link with user name or password, for an invalid host or port, and for a
-    result longer than ``MAX_LINK_LENGTH``. Scheme and host are lower-cased,
+    link with user name or password, for an invalid host or port, for a host
+    that is ``localhost`` or an address outside the public internet (a reader
+    following it would reach their own machine or network), and for a result
+    longer than ``MAX_LINK_LENGTH``. Scheme and host are lower-cased,
     the default port is removed and non-ASCII characters are percent-encoded.
     The fragment is kept.
     """
@@ -104,10 +107,23 @@ def clean_link(link: str | None, base: str | None = None) -> str | None:
     if parts is None:
         return None
     scheme, host, port, path, query, fragment = parts
+    if _is_local_host(host):
+        return None
     result = _join(scheme, host, port, path, query, fragment)
     if len(result) > MAX_LINK_LENGTH:
         return None
     return result
+
+
+def _is_local_host(host: str) -> bool:
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return not address.is_global
 
 
 def story_key(link: str) -> str:
@@ -141,7 +157,7 @@ def clean_href(
     if scheme is not None and scheme in extra_schemes:
         return text
     parts = _split_web_url(text, base, keep_tracking=True)
-    if parts is None:
+    if parts is None or _is_local_host(parts[1]):
         return None
     return _join(*parts)
 

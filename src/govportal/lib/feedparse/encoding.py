@@ -17,12 +17,13 @@ UNKNOWN_CHARSET = "unknown charset"
 
 # Python's strict "big5" codec lacks characters that Taiwanese servers send
 # under that label (恒, 銹 and the Microsoft extensions), and CP950 is the
-# superset that Windows and browsers use for it.
+# superset that Windows and browsers use for it. Big5-HKSCS keeps its own
+# codec, which has the Hong Kong characters that CP950 lacks.
 _LABEL_ALIASES = {
     "big5": "cp950",
     "big-5": "cp950",
-    "big5-hkscs": "cp950",
-    "big5hkscs": "cp950",
+    "big5-hkscs": "big5hkscs",
+    "big5hkscs": "big5hkscs",
     "x-x-big5": "cp950",
     "x-big5": "cp950",
     "cn-big5": "cp950",
