@@ -44,7 +44,7 @@ def _error_report(error: SourceError) -> dict[str, Any]:
 
 
 async def _check(url: str, policy: FetchPolicy) -> dict[str, Any]:
-    report: dict[str, Any] = {"url": url, "ok": False}
+    report: dict[str, Any] = {"url": redact_url(url, 500), "ok": False}
     try:
         async with Fetcher(policy) as fetcher:
             result = await fetcher.get(url)

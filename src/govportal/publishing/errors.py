@@ -83,4 +83,3 @@ class ConcurrentChangeError(PublishingError):
         "%(item)s changed while the %(action)s was being saved. Reload the "
         "item and try again."
     )
-

@@ -178,8 +178,7 @@ class Transition(models.Model):
         null=True,
         blank=True,
         help_text=_(
-            "For an approval: when the public site first showed the approved "
-            "revision."
+            "For an approval: when the public site first showed the approved revision."
         ),
     )
 

@@ -1,6 +1,7 @@
 import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,8 +31,19 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--site-port", type=int, default=8000)
-        parser.add_argument("--feeds-port", type=int, default=8061)
+        parser.add_argument(
+            "--site-port",
+            type=int,
+            default=8000,
+            help="port on 127.0.0.1 for the public site (default 8000)",
+        )
+        parser.add_argument(
+            "--feeds-port",
+            type=int,
+            default=8061,
+            help="port on 127.0.0.1 for the replayed agency sites (default 8061; "
+            "a free port is used when it is busy)",
+        )
         parser.add_argument(
             "--no-serve",
             action="store_true",
@@ -40,6 +52,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self._require_loopback_allowed()
+        if not options["no_serve"]:
+            self._require_free_port(options["site_port"])
         call_command("migrate", verbosity=0)
         if not Agency.objects.exists() or options.get("verbosity", 1) > 1:
             call_command("agencies", "import", stdout=self.stdout)
@@ -79,6 +93,19 @@ class Command(BaseCommand):
                 "refuses by default. Run it with "
                 "GOVPORTAL_FETCH_ALLOWED_NETWORKS=127.0.0.1/32 (as `make demo` does)."
             )
+
+    def _require_free_port(self, port: int) -> None:
+        probe = socket.socket()
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise CommandError(
+                f"Port {port} on 127.0.0.1 is in use ({exc.strerror}), so the demo "
+                "cannot serve the site there. Stop what uses it, or choose another "
+                "port with --site-port."
+            ) from exc
+        finally:
+            probe.close()
 
     def _start_agency_sites(self, port: int) -> AgencySitesServer:
         try:
@@ -133,6 +160,8 @@ class Command(BaseCommand):
             "  feed states:   .venv/bin/govportal feeds list\n"
             "Press Ctrl-C to stop.\n"
         )
+        # A plain `kill` must stop the worker too, as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             while worker.poll() is None:
                 time.sleep(1)
@@ -146,3 +175,7 @@ class Command(BaseCommand):
                 worker.kill()
             worker_log.close()
             sites.shutdown()
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -77,16 +77,22 @@ class Command(BaseCommand):
             ("confirm-move", "Store the new address of a permanently moved feed."),
         ]:
             command = sub.add_parser(name, help=text)
-            command.add_argument("ids", nargs="+", type=int)
+            command.add_argument(
+                "ids", nargs="+", type=int, help="feed ids (see `feeds list`)"
+            )
 
         fetch = sub.add_parser("fetch", help="Fetch feeds now and print their state.")
-        fetch.add_argument("ids", nargs="*", type=int)
+        fetch.add_argument(
+            "ids", nargs="*", type=int, help="feed ids (see `feeds list`)"
+        )
         fetch.add_argument(
             "--all", action="store_true", help="every active or failing feed"
         )
 
         listing = sub.add_parser("list", help="Print every feed with its state.")
-        listing.add_argument("--json", action="store_true")
+        listing.add_argument(
+            "--json", action="store_true", help="print a JSON array of feed states"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -99,6 +105,7 @@ class Command(BaseCommand):
             elif action in {"approve", "pause", "confirm-move"}:
                 for feed in self._feeds(options["ids"]):
                     if action == "approve":
+                        self._warn_failed_check(feed)
                         feed = approve_feed(feed, "cli")
                     elif action == "pause":
                         feed = pause_feed(feed)
@@ -111,6 +118,16 @@ class Command(BaseCommand):
                 self._list(options["json"])
         except RegistrationError as exc:
             raise CommandError(str(exc)) from exc
+
+    def _warn_failed_check(self, feed: Feed) -> None:
+        report = feed.check_report or {}
+        if report and not report.get("ok") and feed.last_success_at is None:
+            problem = report.get("error", {}).get("message_en", "the check failed")
+            self.stderr.write(
+                f"warning: feed {feed.id} failed its check at registration "
+                f"({problem}); run `govportal feeds check {feed.url}` to see "
+                "whether it works now."
+            )
 
     def _feeds(self, ids: list[int]) -> list[Feed]:
         feeds = list(Feed.objects.filter(id__in=ids).select_related("agency"))
@@ -176,8 +193,13 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2))
             return
+        if not rows:
+            self.stderr.write("No feeds are registered; add one with `feeds add`.")
         for row in rows:
+            notes = [row["problem"]] if row["problem"] else []
+            if row["moved_to_url"]:
+                notes.append(f"moved to {row['moved_to_url']} (feeds confirm-move)")
             self.stdout.write(
                 f"{row['id']}\t{row['state']}\t{row['agency_code']}\t"
-                f"{row['last_success_at'] or '-'}\t{row['url']}\t{row['problem']}"
+                f"{row['last_success_at'] or '-'}\t{row['url']}\t{'; '.join(notes)}"
             )

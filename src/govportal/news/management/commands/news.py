@@ -1,10 +1,10 @@
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
-from django.db.models import Q
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from govportal.agencies.management.commands.agencies import find_agency
 from govportal.news.models import FeedEntry, NewsItem
 from govportal.news.store import purge_expired
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         listing.add_argument("--json", action="store_true", help="a JSON array")
         listing.add_argument("--agency", help="only this agency code or OID")
         listing.add_argument(
-            "--limit", type=int, default=0, help="at most this many (0: all)"
+            "--limit", type=int, default=0, help="at most this many items (0: all)"
         )
         sub.add_parser("purge", help="Delete news older than the retention period now.")
 
@@ -41,12 +41,17 @@ class Command(BaseCommand):
             self.stdout.write(f"{deleted} expired news items deleted")
             return
 
+        if options["limit"] < 0:
+            raise CommandError(
+                f"--limit {options['limit']} is negative; give 0 for all items "
+                "or a positive number."
+            )
         query = NewsItem.objects.select_related("agency").order_by(
             "-published_at", "-id"
         )
         if options["agency"]:
-            key = options["agency"].strip()
-            query = query.filter(Q(agency__code=key) | Q(agency__oid=key))
+            agency = find_agency(options["agency"])
+            query = query.filter(agency=agency)
         if options["limit"] > 0:
             query = query[: options["limit"]]
         items = list(query)
