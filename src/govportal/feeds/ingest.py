@@ -21,7 +21,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from govportal.core.bulk import update_rows
+from govportal.core.bulk import insert_rows, update_rows
 from govportal.feeds.models import Feed, FetchLog
 from govportal.lib.errors import SourceError
 from govportal.lib.feedparse import parse_feed
@@ -279,6 +279,21 @@ def record_outcome(feed: Feed, outcome: FetchOutcome, now: datetime) -> FetchLog
     )
 
 
+LOG_FIELDS = [
+    "feed",
+    "started_at",
+    "duration_ms",
+    "http_status",
+    "ok",
+    "error_code",
+    "error_params",
+    "items_seen",
+    "items_new",
+    "items_updated",
+    "flags",
+]
+LOG_ATTRIBUTES = ["feed_id", *LOG_FIELDS[1:]]
+
 # Feeds whose items are stored in one transaction.
 STORE_BATCH = 200
 
@@ -339,7 +354,11 @@ def fetch_feeds(
     logs = [record_outcome(by_id[o.feed_id], o, stored_at) for o in outcomes]
     with transaction.atomic():
         update_rows(Feed, FEED_FIELDS, feeds)
-        FetchLog.objects.bulk_create(logs, batch_size=500)
+        insert_rows(
+            FetchLog,
+            LOG_FIELDS,
+            [[getattr(log, name) for name in LOG_ATTRIBUTES] for log in logs],
+        )
     return outcomes
 
 
