@@ -119,7 +119,7 @@ def test_items_without_guid_keyed_by_link(feed_a):
     assert store_parsed_feed(feed_a, items, NOW + timedelta(hours=1)).new == 0
 
 
-def test_items_without_guid_or_link_keyed_by_title_and_date(feed_a):
+def test_bare_items_keyed_by_title_and_date(feed_a):
     items = feed_of(entry("沒有連結的公告", None, NOW - timedelta(hours=1)))
     assert store_parsed_feed(feed_a, items, NOW).new == 1
     assert store_parsed_feed(feed_a, items, NOW + timedelta(hours=1)).new == 0

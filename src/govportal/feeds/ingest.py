@@ -301,9 +301,9 @@ STORE_BATCH = 200
 def store_outcomes(batch: list[tuple[Feed, FetchOutcome]], now: datetime) -> None:
     """Store the items of the successful fetches of a batch.
 
-    The batch is one transaction. If the database refuses it, each feed is
-    stored on its own, so one feed's bad data cannot hold back the others;
-    a feed that still fails is marked failed with the database's error.
+    The batch is one transaction. If the database rejects it, each feed is
+    stored on its own, so one feed's bad data cannot hold back the others. A
+    feed that still fails is marked failed with the database's error.
     """
     stored: list[tuple[Feed, FetchOutcome, ParsedFeed]] = [
         (feed, o, o.parsed) for feed, o in batch if o.ok and o.parsed is not None

@@ -2,7 +2,8 @@
 
 ``clean_link`` returns the link that is stored and rendered as a plain
 outbound ``<a href>``. It is never fetched by the portal, so it only has to be
-an absolute http(s) URL without tricks, and it may point anywhere.
+an absolute http(s) URL without tricks. It may point to any public host, but
+not to the reader's own machine or network.
 ``story_key`` returns the comparison key for "the same story" in several
 feeds, and never a URL to render.
 """
@@ -95,9 +96,9 @@ def clean_link(link: str | None, base: str | None = None) -> str | None:
     ``base`` resolves a relative link. Returns None for an empty link, for any
     other scheme (``javascript:``, ``data:``, ``mailto:``, ``file:``), for a
     link with user name or password, for an invalid host or port, for a host
-    that is ``localhost`` or an address outside the public internet (a reader
-    following it would reach their own machine or network), and for a result
-    longer than ``MAX_LINK_LENGTH``. Scheme and host are lower-cased,
+    that is ``localhost`` or an address outside the public internet, and for a
+    result longer than ``MAX_LINK_LENGTH``. A reader following a link to a
+    local host would reach their own machine or network. Scheme and host are lower-cased,
     the default port is removed and non-ASCII characters are percent-encoded.
     The fragment is kept.
     """
