@@ -98,9 +98,9 @@ def clean_link(link: str | None, base: str | None = None) -> str | None:
     link with user name or password, for an invalid host or port, for a host
     that is ``localhost`` or an address outside the public internet, and for a
     result longer than ``MAX_LINK_LENGTH``. A reader following a link to a
-    local host would reach their own machine or network. Scheme and host are lower-cased,
-    the default port is removed and non-ASCII characters are percent-encoded.
-    The fragment is kept.
+    local host would reach their own machine or network. Scheme and host are
+    lower-cased, the default port is removed and non-ASCII characters are
+    percent-encoded. The fragment is kept.
     """
     if link is not None and len(link) > _MAX_LINK_SOURCE:
         return None

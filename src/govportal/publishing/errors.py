@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PublishingError(Exception):
-    """A workflow operation was rejected; nothing was changed."""
+    """A rejected workflow operation. Nothing was changed."""
 
     code = "publishing_error"
     template: Promise | str = _("The publishing operation failed.")

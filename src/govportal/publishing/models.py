@@ -51,9 +51,9 @@ class Publishable(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text=_("The revision the public sees; empty while nothing is public."),
+        help_text=_("The revision shown to the public. Empty while nothing is public."),
     )
-    published_at = models.DateTimeField(
+    approved_at = models.DateTimeField(
         _("approved at"),
         null=True,
         blank=True,
@@ -61,6 +61,10 @@ class Publishable(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    # django-stubs does not add the *_id attributes of an abstract model's keys.
+    current_revision_id: int | None
+    published_revision_id: int | None
 
     # Snapshot keys in display order, for the review diff.
     snapshot_fields: ClassVar[list[str]] = []
@@ -75,6 +79,12 @@ class Publishable(models.Model):
     def publishing_label(self) -> str:
         """Name the item in error messages and the history."""
         return f"{self._meta.verbose_name} #{self.pk}"
+
+    def public_snapshot(self) -> dict[str, Any] | None:
+        """Return the content the public sees, or None while nothing is public."""
+        if self.published_revision is None:
+            return None
+        return dict(self.published_revision.snapshot)
 
     @classmethod
     def snapshot_label(cls, key: str) -> str | Promise:
@@ -131,11 +141,11 @@ class Revision(models.Model):
         return f"revision {self.number} of {self.content_type_id}/{self.object_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # NOTE: QuerySet.update() bypasses this check; nothing in govportal
-        # calls it on revisions.
+        # NOTE: QuerySet.update() bypasses this check, and nothing in
+        # govportal calls it on revisions.
         if not self._state.adding:
             raise RevisionImmutableError(
-                f"{self} is stored and immutable; create a new revision instead"
+                f"{self} is stored and cannot change. Create a new revision instead."
             )
         super().save(*args, **kwargs)
 
@@ -197,6 +207,6 @@ class Transition(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"{self.action} {self.content_type_id}/{self.object_id} "
-            f"r{self.revision_id} {self.from_state or '-'}→{self.to_state}"
+            f"{self.action} of {self.content_type_id}/{self.object_id}: "
+            f"{self.from_state or '-'} to {self.to_state}"
         )

@@ -38,7 +38,7 @@ def carry_field_changes(
     """Return when each field of ``snapshot`` last changed, given the revision before.
 
     A field whose value differs from ``previous`` (or is new) is stamped with
-    this revision's ``number`` and ``at``; the others keep their old stamp.
+    this revision's ``number`` and ``at``. The others keep their old stamp.
     Fields absent from ``snapshot`` are dropped.
     """
     stamp = {"revision": number, "at": at.isoformat()}

@@ -44,7 +44,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
     Action.WITHDRAW: (ALL_STATES - {State.WITHDRAWN}, State.WITHDRAWN),
 }
 
-# Actions that must say why, because the agency or the public has to know.
+# Actions that require a reason, because the agency or the public needs it.
 REASON_REQUIRED = frozenset({Action.RETURN, Action.WITHDRAW})
 
 # Decisions on a revision: bound to the revision number shown to the
