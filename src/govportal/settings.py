@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "govportal.news",
     "govportal.publishing",
     "govportal.services",
+    "govportal.api",
     "govportal.publicsite",
     "govportal.demo",
 ]

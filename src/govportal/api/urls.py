@@ -1,0 +1,5 @@
+"""URLs of the integration API."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
