@@ -10,3 +10,5 @@ from govportal.settings import *  # noqa: F403
 
 HUEY["immediate"] = True  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests that publish call the site builder themselves.
+PUBLISH_ON_APPROVAL = False

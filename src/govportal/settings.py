@@ -135,6 +135,8 @@ STATIC_ROOT = VAR_DIR / "static"
 SITE_DIR = Path(os.environ.get("SITE_DIR") or VAR_DIR / "site").absolute()
 SITE_BASE_URL = os.environ.get("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NEWS_PAGE_SIZE = env_int("GOVPORTAL_NEWS_PAGE_SIZE", 20)
+# Update the public site as soon as a service is approved or withdrawn.
+PUBLISH_ON_APPROVAL = env_bool("GOVPORTAL_PUBLISH_ON_APPROVAL", True)
 
 # News retention and the fetch window.
 NEWS_RETENTION_DAYS = env_int("GOVPORTAL_NEWS_RETENTION_DAYS", 30)

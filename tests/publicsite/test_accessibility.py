@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from govportal.publicsite.build import build_site
+from govportal.services.records import create_service
+from tests.publishing.helpers import make_agency as make_service_agency
+from tests.publishing.helpers import make_user
 
 from .conftest import running_server
 from .personas import (
@@ -21,6 +24,15 @@ from .personas import (
     make_news,
     make_realistic_site,
 )
+from .test_services_pages import PASSPORT, approve
+
+
+def publish_passport_service():
+    """Publish one service with every row filled, in both languages."""
+    people = (make_user("editor"), make_user("reviewer", reviewer=True))
+    service = create_service(make_service_agency(), "MOFA-001", PASSPORT, people[0])
+    approve(service, people)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,6 +53,10 @@ PAGES = {
     "agencies": "/news/agencies/",
     "agency": "/news/agencies/2.16.886.101.20003.20063/",
     "about": "/about/",
+    "services": "/services/",
+    "service-category": "/services/categories/leisure-travel/",
+    "service": "/services/A15000000A/MOFA-001/",
+    "service-en": "/en/services/A15000000A/MOFA-001/",
     "not-found": "/no-such-page/",
 }
 
@@ -74,6 +90,7 @@ def site_url(site_dir, settings):
         "行政院新聞稿（連結待補）",
         BUILD_TIME - timedelta(days=3),
     )
+    publish_passport_service()
     build_site(now=BUILD_TIME)
     with running_server(site_dir) as base_url:
         yield base_url

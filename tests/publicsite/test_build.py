@@ -563,7 +563,7 @@ def test_build_query_count_constant(site_dir, django_assert_max_num_queries):
             agency = make_agency(MINISTRY_OF_LABOR)
         make_news(agency, f"大量消息 {number}", BUILD_TIME - timedelta(minutes=number))
 
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         build_site(now=BUILD_TIME)
 
     assert NewsItem.objects.count() == len(HEADLINES) + 30

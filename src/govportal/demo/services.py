@@ -59,7 +59,7 @@ class ServiceTitle:
 
     @property
     def agency_service_id(self) -> str:
-        """A stable id from the portal address, as the agency's own system would have."""
+        """Return a stable id derived from the portal address."""
         digest = hashlib.sha256(self.portal_url.encode()).hexdigest()[:12]
         return f"myegov-{digest}"
 
@@ -92,7 +92,9 @@ def sample_body(service: ServiceTitle, with_english: bool) -> dict[str, Any]:
             f"符合資格的民眾可申請「{service.title}」。詳細規定以{service.organ}"
             f"公告為準。{SAMPLE_NOTE_ZH}"
         ),
-        "eligibility_zh": f"設籍{service.organ.removesuffix('政府')}並符合規定者。{SAMPLE_NOTE_ZH}",
+        "eligibility_zh": (
+            f"設籍{service.organ.removesuffix('政府')}並符合規定者。{SAMPLE_NOTE_ZH}"
+        ),
         "methods": ["online", "counter"],
         "documents_zh": f"申請書、身分證明文件。{SAMPLE_NOTE_ZH}",
         "processing_time_zh": "收件後30日內",

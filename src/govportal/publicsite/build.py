@@ -17,14 +17,14 @@ from django.utils import timezone, translation
 
 from . import publish
 from .content import load_content
+from .manifest import MANIFEST_FILE, manifest_for, manifest_json
 from .paths import SitePaths
-from .render import SiteRenderer
+from .render import SITE_LANGUAGE, SiteRenderer
+from .services_content import load_services
+from .services_pages import ServicePages
 from .translations import compile_translations
 
 logger = logging.getLogger(__name__)
-
-# The pages are Traditional Chinese, which is also the msgid language.
-SITE_LANGUAGE = "zh-hant"
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,24 @@ def build_site(
         partial_dir, build_dir = publish.start_build(builds_dir)
         try:
             content = load_content(paths)
+            services = load_services()
             renderer = SiteRenderer(partial_dir, content, paths, now)
+            service_pages = ServicePages(renderer, services)
+            # A site without published services has no services section, so the
+            # navigation does not link to an empty one.
+            if services.services:
+                renderer.enable_services()
+                renderer.sections.append(service_pages.render_all)
             renderer.render_all()
+            service_folders = service_pages.all_folders() if services.services else []
+            in_services = set(service_folders)
+            other_folders = [
+                folder for folder in renderer.page_folders if folder not in in_services
+            ]
+            manifest = manifest_for(other_folders, service_folders, services)
+            (partial_dir / MANIFEST_FILE).write_text(
+                manifest_json(manifest), encoding="utf-8"
+            )
             publish.finish_build(partial_dir, build_dir)
             previous = publish.publish_build(site_dir, build_dir)
         except BaseException:

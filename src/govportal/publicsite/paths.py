@@ -6,7 +6,7 @@ be published under a sub-path such as ``https://example.gov.tw/portal/``.
 """
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 # DGPA agency codes are 10 letters and digits (e.g. 301000000A). OIDs are dotted
 # digits (e.g. 2.16.886.101.20003.20063), at most 80 characters as in the model.
@@ -26,6 +26,20 @@ def is_safe_agency_key(key: str | None) -> bool:
     if _AGENCY_CODE_RE.fullmatch(key):
         return True
     return len(key) <= _OID_MAX_LENGTH and bool(_AGENCY_OID_RE.fullmatch(key))
+
+
+# The same rule as services.validation.SERVICE_ID_PATTERN: the first character is
+# a letter or digit, so an id is never empty, "." or "..", and it has no slash.
+_SERVICE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}")
+# Life-event slugs, such as "birth-adoption".
+_SLUG_RE = re.compile(r"[a-z0-9]{1,40}(?:-[a-z0-9]{1,40}){0,10}")
+# Folder names under services/ that are lists, not agencies.
+SERVICE_LIST_FOLDERS = frozenset({"agencies", "categories"})
+
+
+def is_safe_service_id(service_id: str | None) -> bool:
+    """Check that an agency's service id can be used as one URL path segment."""
+    return bool(service_id) and bool(_SERVICE_ID_RE.fullmatch(service_id or ""))
 
 
 def is_web_url(url: str | None) -> bool:
@@ -65,6 +79,14 @@ class SitePaths:
         """Return the full address of a page folder, for the sitemap and RSS."""
         return self.origin + self.url(folder)
 
+    def service_url(self, folder: str) -> str:
+        """Return the link for a service page folder, percent-encoding the id.
+
+        Service ids may contain ":", which is valid in a path segment but is
+        encoded so that no browser reads the link as a scheme.
+        """
+        return self.url(quote(folder, safe="/._-"))
+
     def asset(self, name: str) -> str:
         """Return the link for a file such as ``feeds/news.xml``."""
         return f"{self.base_path}/{name}"
@@ -93,6 +115,49 @@ class SitePaths:
                 "so it cannot be used in a URL path."
             )
         folder = f"news/agencies/{agency_key}"
+        if page_number == 1:
+            return folder
+        return f"{folder}/page/{page_number}"
+
+    @staticmethod
+    def services_root(language: str) -> str:
+        """Return the services folder of a language: ``services`` or ``en/services``."""
+        return "services" if language == "zh-hant" else f"{language}/services"
+
+    @classmethod
+    def service_folder(cls, language: str, agency_key: str, service_id: str) -> str:
+        """Return the folder of a service's detail page.
+
+        Raises ValueError for an agency key or service id that is not a safe path
+        segment, or an agency key that names a list folder.
+        """
+        if (
+            not is_safe_agency_key(agency_key)
+            or agency_key in SERVICE_LIST_FOLDERS
+            or not is_safe_service_id(service_id)
+        ):
+            raise ValueError(
+                f"Service {agency_key!r}/{service_id!r} has an agency key or id "
+                "that cannot be used in a URL path."
+            )
+        return f"{cls.services_root(language)}/{agency_key}/{service_id}"
+
+    @classmethod
+    def service_list_folder(
+        cls, language: str, kind: str, key: str, page_number: int = 1
+    ) -> str:
+        """Return the folder of a category list or agency list of services.
+
+        ``kind`` is "categories" or "agencies". ``key`` is a life-event slug or a
+        key that passed ``is_safe_agency_key``.
+        """
+        if kind == "categories":
+            valid = bool(_SLUG_RE.fullmatch(key))
+        else:
+            valid = kind == "agencies" and is_safe_agency_key(key)
+        if not valid:
+            raise ValueError(f"Service list {kind!r}/{key!r} is not a valid list.")
+        folder = f"{cls.services_root(language)}/{kind}/{key}"
         if page_number == 1:
             return folder
         return f"{folder}/page/{page_number}"

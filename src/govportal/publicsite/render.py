@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from .content import AgencyGroup, NewsEntry, SiteContent, format_local_time
 from .paths import SitePaths
 from .syndication import RSS_FILE, render_rss, render_sitemap
 
+# The pages are Traditional Chinese, which is also the msgid language.
+SITE_LANGUAGE = "zh-hant"
 HOME_NEWS_COUNT = 20
 STATIC_SOURCE_DIR = Path(__file__).resolve().parent / "static" / "publicsite"
 STATIC_TARGET = "static"
@@ -105,7 +107,13 @@ class SiteRenderer:
         self.page_folders: list[str] = []
         self._created_dirs: set[Path] = set()
         self._templates: dict[str, Any] = {}
-        self._chrome: dict[tuple[str, bool], dict[str, str]] = {}
+        self._chrome: dict[tuple[str, str, bool], dict[str, str]] = {}
+        self._sites: dict[str, dict[str, Any]] = {}
+        # Set for a build made of hard links to an earlier build: writing
+        # through a link would change the earlier, possibly live, build.
+        self.unlink_before_write = False
+        # Called by render_all after the news pages and before the 404 page.
+        self.sections: list[Callable[[], None]] = []
         self._list_fragments: dict[int, str] = {}
 
         updated_iso, updated_display = format_local_time(
@@ -117,6 +125,9 @@ class SiteRenderer:
             "news_url": paths.url(paths.news_folder(1)),
             "agencies_url": paths.url("news/agencies"),
             "about_url": paths.url("about"),
+            # Set by enable_services when the site has published services.
+            "services_url": "",
+            "language": SITE_LANGUAGE,
             "rss_url": paths.asset(RSS_FILE),
             "css_url": paths.asset(f"{STATIC_TARGET}/site.css"),
             "icon_url": paths.asset(f"{STATIC_TARGET}/favicon.svg"),
@@ -143,6 +154,8 @@ class SiteRenderer:
         for group in self.content.agencies:
             self.render_agency_pages(group)
         self.render_about()
+        for render_section in self.sections:
+            render_section()
         self.render_not_found()
         self.render_feeds()
 
@@ -155,19 +168,38 @@ class SiteRenderer:
             self._templates[name] = template
         return template.render(context)
 
+    def site_for_language(self) -> dict[str, Any]:
+        """Return the site texts and links for the active language."""
+        language = get_language() or SITE_LANGUAGE
+        if language == SITE_LANGUAGE:
+            return self.site
+        site = self._sites.get(language)
+        if site is None:
+            site = {
+                **self.site,
+                "name": gettext("政府入口網"),
+                "services_url": self.paths.url(self.paths.services_root(language))
+                if self.site["services_url"]
+                else "",
+                "language": language,
+            }
+            self._sites[language] = site
+        return site
+
     def chrome(self, page_kind: str, is_first_page: bool) -> dict[str, str]:
         """Return the head, header and footer HTML for a kind of page."""
-        key = (page_kind, is_first_page)
+        site = self.site_for_language()
+        key = (site["language"], page_kind, is_first_page)
         chrome = self._chrome.get(key)
         if chrome is None:
             context = {
-                "site": self.site,
+                "site": site,
                 "page_kind": page_kind,
                 "is_first_page": is_first_page,
             }
             chrome = {
                 "head": self.render("publicsite/_head.html", context),
-                "header": self.render("publicsite/_header.html", context),
+                "header": self.render("publicsite/_site_header.html", context),
                 "footer": self.render("publicsite/_footer.html", context),
                 "breadcrumbs_label": gettext("導覽路徑"),
             }
@@ -180,6 +212,8 @@ class SiteRenderer:
         if parent not in self._created_dirs:
             parent.mkdir(parents=True, exist_ok=True)
             self._created_dirs.add(parent)
+        if self.unlink_before_write:
+            path.unlink(missing_ok=True)
         with open(path, "w", encoding="utf-8", newline="\n") as output:
             output.write(text)
         self.files_written += 1
@@ -194,7 +228,7 @@ class SiteRenderer:
         """Render a page and write it. ``folder`` None keeps it out of the sitemap."""
         page_kind = context["page_kind"]
         is_first_page = context.get("page_number", 1) == 1
-        context["site"] = self.site
+        context["site"] = self.site_for_language()
         context["chrome"] = self.chrome(page_kind, is_first_page)
         self.write_file(relative_path, self.render(template_name, context))
         self.pages_written += 1
@@ -221,6 +255,18 @@ class SiteRenderer:
                 self.site["css_url"] = self.paths.asset(
                     f"{STATIC_TARGET}/site.css?v={digest}"
                 )
+
+    def enable_services(self) -> None:
+        """Link the services section from the navigation of every page."""
+        self.site["services_url"] = self.paths.url(
+            self.paths.services_root(SITE_LANGUAGE)
+        )
+
+    def use_built_css(self, build_dir: Path) -> None:
+        """Link the CSS of an existing build, for pages added to that build."""
+        data = (build_dir / STATIC_TARGET / "site.css").read_bytes()
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        self.site["css_url"] = self.paths.asset(f"{STATIC_TARGET}/site.css?v={digest}")
 
     # News item fragments.
 
@@ -354,9 +400,13 @@ class SiteRenderer:
     def render_feeds(self) -> None:
         """Write the RSS feed, the sitemap and a robots.txt that points to it."""
         self.write_file(RSS_FILE, render_rss(self.content.entries, self.paths))
-        urls = (self.paths.absolute_url(folder) for folder in self.page_folders)
-        self.write_file("sitemap.xml", render_sitemap(urls))
+        self.write_sitemap(self.page_folders)
         sitemap_url = self.paths.absolute_asset("sitemap.xml")
         self.write_file(
             "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {sitemap_url}\n"
         )
+
+    def write_sitemap(self, folders: Sequence[str]) -> None:
+        """Write sitemap.xml listing the page folders in the given order."""
+        urls = (self.paths.absolute_url(folder) for folder in folders)
+        self.write_file("sitemap.xml", render_sitemap(urls))

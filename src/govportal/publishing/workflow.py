@@ -26,6 +26,7 @@ from govportal.publishing.errors import (
     StaleRevisionError,
 )
 from govportal.publishing.models import Publishable, Revision, Transition
+from govportal.publishing.signals import public_version_changed
 from govportal.publishing.snapshot import (
     Snapshot,
     canonical_json,
@@ -60,6 +61,9 @@ class Actor(Protocol):
 # NOTE: who may edit, submit or withdraw an agency's items is not checked
 # here. The back office and the API must limit callers to the owning agency
 # or the central team.
+
+# Actions after which the public site must show something else.
+PUBLIC_CHANGES = frozenset({Action.APPROVE, Action.WITHDRAW})
 
 
 def create_draft[P: Publishable](
@@ -163,6 +167,12 @@ def _move(
         changes = _state_changes(action, target, revision, now)
         _update(locked, action, changes, now)
         transition = _record(locked, action, target, revision, actor, reason, now)
+        if action in PUBLIC_CHANGES:
+            transaction.on_commit(
+                lambda: public_version_changed.send(
+                    sender=type(item), item=item, transition=transition
+                )
+            )
     _copy_changes(item, changes, now)
     return transition
 
