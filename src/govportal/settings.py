@@ -161,6 +161,12 @@ FETCH_MAX_BODY_BYTES = env_int("GOVPORTAL_FETCH_MAX_BODY_BYTES", 10 * 1024 * 102
 FEED_DEFAULT_INTERVAL_MINUTES = env_int("GOVPORTAL_FEED_INTERVAL_MINUTES", 60)
 FEED_MAX_BACKOFF_MINUTES = env_int("GOVPORTAL_FEED_MAX_BACKOFF_MINUTES", 12 * 60)
 
+# Integration API limits: requests per key and failed authentications per
+# client address, each per minute, and the largest request body.
+API_RATE_LIMIT_PER_MINUTE = env_int("GOVPORTAL_API_RATE_LIMIT_PER_MINUTE", 120)
+API_AUTH_FAILURES_PER_MINUTE = env_int("GOVPORTAL_API_AUTH_FAILURES_PER_MINUTE", 30)
+API_MAX_BODY_BYTES = env_int("GOVPORTAL_API_MAX_BODY_BYTES", 512 * 1024)
+
 # Background work: django.tasks on huey. SQLite storage by default, Redis
 # when HUEY_REDIS_URL is set (needed for workers on several machines).
 HUEY_REDIS_URL = os.environ.get("HUEY_REDIS_URL", "").strip()

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from govportal.agencies.models import Agency
+from govportal.demo.catalogue import demo_reviewer, load_catalogue
 from govportal.demo.replay import DEMO_FEEDS
 from govportal.demo.server import AgencySitesServer, start_agency_sites
 from govportal.feeds.ingest import fetch_feeds
@@ -21,6 +22,8 @@ from govportal.feeds.models import Feed
 from govportal.feeds.registration import approve_feed, register_feed
 from govportal.news.models import NewsItem
 from govportal.news.tasks import rebuild_site_if_changed
+from govportal.publishing.states import State
+from govportal.services.models import Service
 
 
 class Command(BaseCommand):
@@ -45,6 +48,13 @@ class Command(BaseCommand):
             "a free port is used when it is busy)",
         )
         parser.add_argument(
+            "--office-port",
+            type=int,
+            default=8002,
+            help="port on 127.0.0.1 for the admin site and the integration API "
+            "(default 8002)",
+        )
+        parser.add_argument(
             "--no-serve",
             action="store_true",
             help="stop after the first fetch and build (for scripts)",
@@ -54,6 +64,7 @@ class Command(BaseCommand):
         self._require_loopback_allowed()
         if not options["no_serve"]:
             self._require_free_port(options["site_port"])
+        self._require_free_port(options["office_port"])
         call_command("migrate", verbosity=0)
         if not Agency.objects.exists() or options.get("verbosity", 1) > 1:
             call_command("agencies", "import", stdout=self.stdout)
@@ -70,16 +81,33 @@ class Command(BaseCommand):
                 f"{outcome.store.new} new, {outcome.store.updated} updated"
                 + (f" ({problem})" if problem else "")
             )
+        office = self._start_back_office(options["office_port"])
+        try:
+            self._load_catalogue(options["office_port"])
+        except BaseException:
+            _stop(office)
+            sites.shutdown()
+            raise
+
         rebuild_site_if_changed(force=True)
         agencies = NewsItem.objects.values("agency").distinct().count()
         self.stdout.write(
-            f"{NewsItem.objects.count()} news items from {agencies} agencies; "
-            f"site built in {settings.SITE_DIR}"
+            f"{NewsItem.objects.count()} news items from {agencies} agencies, "
+            f"{Service.objects.filter(state=State.PUBLISHED).count()} services "
+            f"published; site built in {settings.SITE_DIR}"
         )
         if options["no_serve"]:
+            _stop(office)
             sites.shutdown()
             return
-        self._serve(options["site_port"], sites)
+        self._serve(options["site_port"], options["office_port"], sites, office)
+
+    operator_password: str | None = None
+
+    def _password_note(self) -> str:
+        if self.operator_password:
+            return f", password {self.operator_password}"
+        return "; `govportal changepassword operator` sets its password"
 
     def _require_loopback_allowed(self) -> None:
         loopback = ipaddress.ip_address("127.0.0.1")
@@ -93,6 +121,57 @@ class Command(BaseCommand):
                 "refuses by default. Run it with "
                 "GOVPORTAL_FETCH_ALLOWED_NETWORKS=127.0.0.1/32 (as `make demo` does)."
             )
+
+    def _start_back_office(self, port: int) -> subprocess.Popen[bytes]:
+        """Start the admin site and the API under gunicorn, and wait for it."""
+        log = (settings.VAR_DIR / "back-office.log").open("ab")
+        environment = os.environ.copy()
+        # One agency's system sends all its services at once in the demo.
+        environment["GOVPORTAL_API_RATE_LIMIT_PER_MINUTE"] = "5000"
+        office = subprocess.Popen(  # noqa: S603  (fixed program and arguments)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "govportal.demo.wsgi:application",
+            ],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if office.poll() is not None:
+                raise CommandError(
+                    "The back office server stopped at start; see "
+                    f"{settings.VAR_DIR / 'back-office.log'}."
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return office
+            except OSError:
+                time.sleep(0.3)
+        _stop(office)
+        raise CommandError(f"The back office did not start on port {port} in 30 s.")
+
+    def _load_catalogue(self, port: int) -> None:
+        reviewer, password = demo_reviewer()
+        if password:
+            self.operator_password = password
+        if Service.objects.exists():
+            return
+        report = load_catalogue(f"http://127.0.0.1:{port}", reviewer)
+        self.stdout.write(
+            f"services: {report.sent} sent through the API, "
+            f"{report.sandbox_checked} checked in the sandbox, "
+            f"{report.approved} approved by the operator"
+        )
+        for problem in report.failed[:5]:
+            self.stderr.write(f"  not loaded: {problem}")
 
     def _require_free_port(self, port: int) -> None:
         probe = socket.socket()
@@ -134,7 +213,13 @@ class Command(BaseCommand):
             feeds.append(Feed.objects.select_related("agency").get(pk=feed.pk))
         return feeds
 
-    def _serve(self, site_port: int, sites: AgencySitesServer) -> None:
+    def _serve(
+        self,
+        site_port: int,
+        office_port: int,
+        sites: AgencySitesServer,
+        office: "subprocess.Popen[bytes]",
+    ) -> None:
         server = threading.Thread(
             target=call_command,
             args=("serve", "--port", str(site_port)),
@@ -154,6 +239,9 @@ class Command(BaseCommand):
             "\nThe demo is running:\n"
             f"  public site:   http://127.0.0.1:{site_port}/\n"
             f"  agency sites:  {sites.base_url}/ (the replayed feeds)\n"
+            f"  admin site:    http://127.0.0.1:{office_port}/admin/ (user "
+            f"operator{self._password_note()})\n"
+            f"  API v2:        http://127.0.0.1:{office_port}/api/v2/docs\n"
             f"  site files:    {settings.SITE_DIR}\n"
             "  worker:        fetches due feeds every minute, rebuilds on change;\n"
             f"                 its log is {worker_log_path}\n"
@@ -174,8 +262,17 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 worker.kill()
             worker_log.close()
+            _stop(office)
             sites.shutdown()
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _stop(process: "subprocess.Popen[bytes]") -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
