@@ -235,8 +235,8 @@ def test_placeholders_match_msgid(po_file):
 
 
 def test_problem_sentences_in_english_catalog():
-    # makemessages does not extract the `_lazy(...)` calls of feeds/messages.py,
-    # so a regeneration with --no-obsolete silently drops these entries.
+    # The fetch problem sentences reach operators through describe_both(), so
+    # a missing English entry would show Chinese on both sides.
     translated = {
         entry.msgid for entry in messages(ENGLISH_PO) if entry.msgstrs[0].strip()
     }
