@@ -23,6 +23,7 @@ class TransitionAdmin(admin.ModelAdmin):
         "actor",
         "reason",
         "live_at",
+        "seconds_to_live",
     ]
     list_filter = ["action", "to_state", "content_type"]
     search_fields = ["agency__name_zh", "agency__code", "reason", "actor__username"]
@@ -33,6 +34,13 @@ class TransitionAdmin(admin.ModelAdmin):
     @admin.display(description=_("revision number"))
     def revision_number(self, transition: Transition) -> int:
         return transition.revision.number
+
+    @admin.display(description=_("seconds from approval to live"))
+    def seconds_to_live(self, transition: Transition) -> str:
+        if transition.live_at is None:
+            return "-"
+        seconds = (transition.live_at - transition.created_at).total_seconds()
+        return f"{seconds:.1f}"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
