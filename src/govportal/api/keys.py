@@ -156,6 +156,10 @@ def check_key(full_key: str, environment: Environment, now: datetime) -> ApiKey:
 def record_use(key: ApiKey, now: datetime) -> None:
     """Store ``now`` as the key's last use unless it was stored in the last minute."""
     recent = now - LAST_USED_INTERVAL
+    # The key row was just read, so most requests need no write at all; a
+    # write would take SQLite's database lock even when it matched no row.
+    if key.last_used_at is not None and key.last_used_at >= recent:
+        return
     ApiKey.objects.filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=recent), pk=key.pk
     ).update(last_used_at=now)
