@@ -1,6 +1,9 @@
 """An approval or a withdrawal reaches the public site without a manual build."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from govportal.publicsite.build import build_site
 from govportal.publishing import workflow
@@ -62,3 +65,15 @@ def test_no_publish_when_switched_off(
     with django_capture_on_commit_callbacks(execute=True):
         approve(service, people)
     assert not (site_dir / DETAIL).exists()
+
+
+def test_full_build_records_live_time(site_dir, people, settings):
+    settings.PUBLISH_ON_APPROVAL = False
+    service = create_service(make_agency(), "S-1", PASSPORT, people[0])
+    approve(service, people)
+    assert Transition.objects.get(action=Action.APPROVE).live_at is None
+
+    call_command("build", stdout=StringIO())
+
+    assert (site_dir / DETAIL).exists()
+    assert Transition.objects.get(action=Action.APPROVE).live_at is not None

@@ -36,13 +36,13 @@ def news_fingerprint() -> dict[str, str | int]:
 
 def rebuild_site_if_changed(force: bool = False) -> bool:
     """Build the public site when the news differs from the last build."""
-    from govportal.publicsite.build import build_site
+    from govportal.publicsite.build import build_site_and_mark_live
 
     fingerprint = news_fingerprint()
     mark = JobMark.objects.filter(name="site_build").first()
     if not force and mark is not None and mark.detail == fingerprint:
         return False
-    report = build_site()
+    report = build_site_and_mark_live()
     JobMark.objects.update_or_create(
         name="site_build", defaults={"at": timezone.now(), "detail": fingerprint}
     )

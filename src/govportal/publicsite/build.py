@@ -15,6 +15,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone, translation
 
+from govportal.publishing.live import mark_live
+
 from . import publish
 from .content import load_content
 from .manifest import MANIFEST_FILE, manifest_for, manifest_json
@@ -107,3 +109,11 @@ def build_site(
         files_written=renderer.files_written,
         seconds=seconds,
     )
+
+
+def build_site_and_mark_live(site_dir: Path | None = None) -> BuildReport:
+    """Build the whole site and record when the approvals it shows went live."""
+    started = timezone.now()
+    report = build_site(site_dir=site_dir, now=started)
+    mark_live(approved_before=started, live_at=timezone.now())
+    return report

@@ -164,7 +164,14 @@ class Command(BaseCommand):
             self.operator_password = password
         if Service.objects.exists():
             return
-        report = load_catalogue(f"http://127.0.0.1:{port}", reviewer)
+        # The full build that follows publishes every approval at once, so
+        # the demo queues no publish per approval.
+        publish_on_approval = settings.PUBLISH_ON_APPROVAL
+        settings.PUBLISH_ON_APPROVAL = False
+        try:
+            report = load_catalogue(f"http://127.0.0.1:{port}", reviewer)
+        finally:
+            settings.PUBLISH_ON_APPROVAL = publish_on_approval
         self.stdout.write(
             f"services: {report.sent} sent through the API, "
             f"{report.sandbox_checked} checked in the sandbox, "

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from govportal.publicsite.build import build_site
+from govportal.publicsite.build import build_site_and_mark_live
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = build_site(site_dir=options["site_dir"])
+        report = build_site_and_mark_live(site_dir=options["site_dir"])
         self.stdout.write(f"Site folder: {report.site_dir} -> {report.build_dir}")
         self.stdout.write(
             f"Pages written: {report.pages_written} "
