@@ -1,7 +1,7 @@
 """The demo's service catalogue: real titles, generated sample details.
 
-The 397 titles and portal addresses are real; the portal does not publish
-the services' details, so every other field is sample text that says so.
+The 397 titles and portal addresses are real. The portal does not publish
+the services' details, so every other field is sample text marked as such.
 """
 
 import hashlib

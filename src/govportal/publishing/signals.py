@@ -3,6 +3,6 @@
 from django.dispatch import Signal
 
 # Sent after the commit of an approval or a withdrawal, with ``item`` and
-# ``transition``: the public version of the item changed and the public site
+# ``transition``. The public version of the item changed, so the public site
 # must follow.
 public_version_changed = Signal()
