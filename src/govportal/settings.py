@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "govportal.publishing",
     "govportal.services",
     "govportal.api",
+    "govportal.cameras",
     "govportal.publicsite",
     "govportal.demo",
 ]
