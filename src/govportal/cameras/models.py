@@ -1,0 +1,230 @@
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from govportal.publishing.models import Publishable
+
+
+class StreamKind(models.TextChoices):
+    JPEG_SNAPSHOT = "jpeg_snapshot", _("JPEG snapshot")
+    MJPEG = "mjpeg", _("MJPEG stream")
+    HLS = "hls", _("HLS stream")
+    EMBED_PAGE = "embed_page", _("embedded page")
+
+
+class HealthState(models.TextChoices):
+    UNKNOWN = "unknown", _("unknown")
+    UP = "up", _("up")
+    DOWN = "down", _("down")
+
+
+# Snapshot keys of a camera's content, in display order, with their labels.
+SNAPSHOT_LABELS: dict[str, Promise] = {
+    "name": _("name"),
+    "road": _("road"),
+    "direction": _("direction"),
+    "section": _("road section"),
+    "mileage": _("mileage"),
+    "address": _("address"),
+    "latitude": _("latitude"),
+    "longitude": _("longitude"),
+    "stream_kind": _("kind of stream"),
+    "stream_url": _("stream URL"),
+    "snapshot_url": _("snapshot URL"),
+}
+
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+)
+
+
+class CameraAgreement(models.Model):
+    """An authorization agreement (授權同意書) under which an agency offers cameras."""
+
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="camera_agreements",
+    )
+    signed_on = models.DateField(_("signed on"))
+    scope = models.TextField(
+        _("scope"), help_text=_("Which cameras and uses the agreement covers.")
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(
+        _("valid until"),
+        null=True,
+        blank=True,
+        help_text=_("Empty when the agreement has no end date."),
+    )
+    signed_file = models.FileField(
+        _("signed file"), upload_to="camera-agreements/%Y/", blank=True
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("camera agreement")
+        verbose_name_plural = _("camera agreements")
+        ordering = ["agency", "-signed_on"]
+
+    def __str__(self) -> str:
+        return f"{self.agency.key} {self.signed_on.isoformat()}"
+
+    def clean(self) -> None:
+        if self.valid_until and self.valid_from and self.valid_until < self.valid_from:
+            raise ValidationError(
+                {"valid_until": _("The end date is before the start date.")}
+            )
+
+
+class ApprovedStreamHost(models.Model):
+    """A host name from which an agency's cameras may embed pages."""
+
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.CASCADE,
+        related_name="approved_stream_hosts",
+    )
+    host = models.CharField(
+        _("host name"),
+        max_length=253,
+        help_text=_("A host name only, such as cctv.example.gov.tw, without https://."),
+    )
+
+    class Meta:
+        verbose_name = _("approved stream host")
+        verbose_name_plural = _("approved stream hosts")
+        ordering = ["agency", "host"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "host"], name="stream_host_unique_per_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.host
+
+    def clean(self) -> None:
+        self.host = self.host.strip().lower().rstrip(".")
+        if not _HOST_NAME.fullmatch(self.host):
+            raise ValidationError(
+                {
+                    "host": _(
+                        "%(value)s is not a host name. Enter a name such as "
+                        "cctv.example.gov.tw, without scheme, port or path."
+                    )
+                    % {"value": repr(self.host)}
+                }
+            )
+
+
+class Camera(Publishable):
+    """A traffic or public camera whose stream the portal shows (監視器).
+
+    The row stores the owner, the source's id and operational fields. The
+    content (name, place, stream) lives in publishing revisions, see
+    ``SNAPSHOT_LABELS``.
+    """
+
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="cameras",
+    )
+    source_id = models.CharField(
+        _("source ID"),
+        max_length=100,
+        help_text=_("The camera's id in the source list, used for re-imports."),
+    )
+    source_list = models.CharField(
+        _("source list"),
+        max_length=200,
+        blank=True,
+        help_text=_("The name of the list the camera was last imported from."),
+    )
+    agreement = models.ForeignKey(
+        CameraAgreement,
+        verbose_name=_("authorization agreement"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cameras",
+    )
+    stream_problem = models.CharField(
+        _("stream problem"),
+        max_length=300,
+        blank=True,
+        help_text=_("Why the stream cannot be shown publicly. Empty when it can."),
+    )
+    stream_warnings = models.JSONField(
+        _("stream warnings"),
+        default=list,
+        blank=True,
+        help_text=_("Problems to fix that do not block publishing."),
+    )
+    health_state = models.CharField(
+        _("health state"),
+        max_length=10,
+        choices=HealthState.choices,
+        default=HealthState.UNKNOWN,
+    )
+    health_changed_at = models.DateTimeField(
+        _("health changed at"), null=True, blank=True
+    )
+
+    snapshot_fields = list(SNAPSHOT_LABELS)
+
+    class Meta:
+        verbose_name = _("camera")
+        verbose_name_plural = _("cameras")
+        ordering = ["agency", "source_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "source_id"], name="camera_id_unique_per_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.source_id
+
+    def publishing_label(self) -> str:
+        return _("camera %(source_id)s of agency %(agency)s") % {
+            "source_id": self.source_id,
+            "agency": self.agency.key,
+        }
+
+    @property
+    def is_publishable(self) -> bool:
+        """Whether the stream may be shown publicly, as of the last import or edit."""
+        return not self.stream_problem
+
+    @property
+    def name(self) -> str:
+        """The name in the current revision (one query unless joined)."""
+        if self.current_revision is None:
+            return ""
+        return str(self.current_revision.snapshot.get("name", ""))
+
+    @classmethod
+    def snapshot_label(cls, key: str) -> str | Promise:
+        return SNAPSHOT_LABELS.get(key, key)
+
+    @classmethod
+    def snapshot_display(cls, key: str, value: Any) -> str:
+        if key == "stream_kind" and value in StreamKind.values:
+            return str(StreamKind(value).label)
+        return super().snapshot_display(key, value)
+
+    def clean(self) -> None:
+        if self.agreement is not None and self.agreement.agency_id != self.agency_id:
+            raise ValidationError(
+                {"agreement": _("The agreement belongs to another agency.")}
+            )
