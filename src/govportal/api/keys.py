@@ -132,13 +132,16 @@ def check_key(full_key: str, environment: Environment, now: datetime) -> ApiKey:
     """Return the valid key of ``environment`` or raise ``KeyProblem``."""
     match = KEY_PATTERN.fullmatch(full_key)
     public_id = match.group(2) if match else ""
-    key = (
-        ApiKey.objects.select_related("agency", "user")
-        .filter(public_id=public_id)
-        .first()
-        if match
-        else None
-    )
+    key = None
+    if match:
+        # get() rather than first(): public_id is unique, and first() would
+        # add an ORDER BY that costs query compilation on every request.
+        try:
+            key = ApiKey.objects.select_related("agency", "user").get(
+                public_id=public_id
+            )
+        except ApiKey.DoesNotExist:
+            key = None
     expected = key.key_hash if key else _UNKNOWN_KEY_HASH
     if not hmac.compare_digest(hash_key(full_key), expected) or key is None:
         raise KeyProblem("invalid_key")

@@ -181,8 +181,12 @@ class ProductionStore:
         )
 
     def get(self, key: ApiKey, service_id: str) -> ServiceRecord | None:
-        service = self._queryset(key).filter(agency_service_id=service_id).first()
-        return self._record(service) if service else None
+        # The id is unique per agency, so get() needs no ORDER BY.
+        try:
+            service = self._queryset(key).get(agency_service_id=service_id)
+        except Service.DoesNotExist:
+            return None
+        return self._record(service)
 
     def put(
         self, key: ApiKey, service_id: str, snapshot: Snapshot, if_match: str | None
@@ -276,8 +280,11 @@ class SandboxStore:
         return SandboxService.objects.filter(agency=key.agency).select_related("agency")
 
     def get(self, key: ApiKey, service_id: str) -> ServiceRecord | None:
-        row = self._queryset(key).filter(agency_service_id=service_id).first()
-        return self._record(row) if row else None
+        try:
+            row = self._queryset(key).get(agency_service_id=service_id)
+        except SandboxService.DoesNotExist:
+            return None
+        return self._record(row)
 
     def put(
         self, key: ApiKey, service_id: str, snapshot: Snapshot, if_match: str | None
