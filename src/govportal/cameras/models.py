@@ -228,3 +228,99 @@ class Camera(Publishable):
             raise ValidationError(
                 {"agreement": _("The agreement belongs to another agency.")}
             )
+
+
+class CameraCheck(models.Model):
+    """The stored outcome of one health check of a camera's stream."""
+
+    camera = models.ForeignKey(
+        Camera,
+        verbose_name=_("camera"),
+        on_delete=models.CASCADE,
+        related_name="checks",
+    )
+    checked_at = models.DateTimeField(_("checked at"))
+    ok = models.BooleanField(_("OK"))
+    problem_code = models.CharField(
+        _("problem code"),
+        max_length=50,
+        blank=True,
+        help_text=_("Empty when the check passed, else a code such as timeout."),
+    )
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    elapsed_ms = models.PositiveIntegerField(_("elapsed time (ms)"))
+    fingerprint = models.CharField(
+        _("frame fingerprint"),
+        max_length=80,
+        blank=True,
+        help_text=_("Average hash of the frame, for JPEG and MJPEG streams."),
+    )
+    media_sequence = models.BigIntegerField(
+        _("HLS media sequence"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("camera check")
+        verbose_name_plural = _("camera checks")
+        ordering = ["camera", "-checked_at"]
+        indexes = [
+            models.Index(
+                fields=["camera", "-checked_at"], name="camera_check_camera_time"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} {self.checked_at.isoformat()}"
+
+
+class CameraHealthEvent(models.Model):
+    """A change of a camera's health state, with the reason for it."""
+
+    camera = models.ForeignKey(
+        Camera,
+        verbose_name=_("camera"),
+        on_delete=models.CASCADE,
+        related_name="health_events",
+    )
+    at = models.DateTimeField(_("changed at"))
+    from_state = models.CharField(
+        _("previous state"), max_length=10, choices=HealthState.choices
+    )
+    to_state = models.CharField(
+        _("new state"), max_length=10, choices=HealthState.choices
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("camera health event")
+        verbose_name_plural = _("camera health events")
+        ordering = ["camera", "-at"]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} {self.from_state} -> {self.to_state}"
+
+
+class CameraSchedule(models.Model):
+    """When a camera is next checked, and the claim of the worker checking it."""
+
+    camera = models.OneToOneField(
+        Camera,
+        verbose_name=_("camera"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="check_schedule",
+    )
+    next_check_at = models.DateTimeField(_("next check at"), db_index=True)
+    claimed_until = models.DateTimeField(
+        _("claimed until"),
+        null=True,
+        blank=True,
+        help_text=_("A worker has claimed the check until this time."),
+    )
+
+    class Meta:
+        verbose_name = _("camera check schedule")
+        verbose_name_plural = _("camera check schedules")
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} {self.next_check_at.isoformat()}"

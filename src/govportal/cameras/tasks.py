@@ -1,0 +1,128 @@
+"""Background camera checks: a scheduler claims due cameras and queues batches."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.tasks import task
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from govportal.cameras.health import check_cameras
+from govportal.cameras.models import Camera, CameraSchedule
+from govportal.lib.camcheck import schedule_offsets
+
+logger = logging.getLogger(__name__)
+
+# Cameras per queued job: enough to use the fetcher's concurrency, small
+# enough that several workers share a large round.
+BATCH_SIZE = 50
+DEFAULT_INTERVAL_SECONDS = 5 * 60
+# A claim outlives a batch of checks (20 s deadline each, run concurrently),
+# and a worker that died releases its cameras after this time.
+CLAIM_SECONDS = 10 * 60
+
+
+def check_interval() -> timedelta:
+    seconds = getattr(
+        settings, "CAMERA_CHECK_INTERVAL_SECONDS", DEFAULT_INTERVAL_SECONDS
+    )
+    return timedelta(seconds=seconds)
+
+
+@task()
+def check_cameras_task(camera_ids: list[int]) -> dict[str, int]:
+    """Check the claimed cameras and store their health."""
+    cameras = list(
+        Camera.objects.filter(id__in=camera_ids).select_related(
+            "current_revision", "published_revision"
+        )
+    )
+    outcomes = check_cameras(cameras)
+    counts = {
+        "cameras": len(outcomes),
+        "failed": sum(1 for outcome in outcomes if not outcome.result.ok),
+        "changed": sum(1 for outcome in outcomes if outcome.changed),
+    }
+    logger.info(
+        "cameras checked cameras=%d failed=%d changed=%d",
+        counts["cameras"],
+        counts["failed"],
+        counts["changed"],
+    )
+    return counts
+
+
+def schedule_new_cameras(now: datetime) -> int:
+    """Insert schedules for cameras that have none, spread over one interval.
+
+    Returns the number of schedules inserted.
+    """
+    interval = check_interval()
+    missing = list(
+        Camera.objects.filter(check_schedule__isnull=True).values_list("id", flat=True)
+    )
+    if not missing:
+        return 0
+    offsets = schedule_offsets(missing, interval.total_seconds())
+    CameraSchedule.objects.bulk_create(
+        [
+            CameraSchedule(
+                camera_id=camera_id,
+                next_check_at=now + timedelta(seconds=offsets[camera_id]),
+            )
+            for camera_id in missing
+        ],
+        ignore_conflicts=True,
+    )
+    return len(missing)
+
+
+def claim_due_cameras(now: datetime, limit: int = 5000) -> list[int]:
+    """Claim cameras whose check is due, so two schedulers never claim one twice.
+
+    A claim also moves the camera's next check one interval on from its
+    previous due time, which keeps the spread of schedule_new_cameras. A
+    camera more than one interval late is next due one interval from now.
+    """
+    interval = check_interval()
+    due = CameraSchedule.objects.filter(next_check_at__lte=now).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    claimed: list[int] = []
+    until = now + timedelta(seconds=CLAIM_SECONDS)
+    rows = due.order_by("next_check_at").values_list(
+        "camera_id", "next_check_at", "claimed_until"
+    )[:limit]
+    for camera_id, next_check_at, claimed_until in rows:
+        following = next_check_at + interval
+        if following <= now:
+            following = now + interval
+        # The conditional update is the claim: it fails if another worker won.
+        won = CameraSchedule.objects.filter(
+            camera_id=camera_id,
+            next_check_at=next_check_at,
+            claimed_until=claimed_until,
+        ).update(claimed_until=until, next_check_at=following)
+        if won:
+            claimed.append(camera_id)
+    return claimed
+
+
+def queue_due_cameras() -> int:
+    """Claim every due camera and queue it, and return how many were queued."""
+    now = timezone.now()
+    schedule_new_cameras(now)
+    camera_ids = claim_due_cameras(now)
+    for start in range(0, len(camera_ids), BATCH_SIZE):
+        check_cameras_task.enqueue(camera_ids[start : start + BATCH_SIZE])
+    return len(camera_ids)
+
+
+@db_periodic_task(crontab(minute="*"))
+def schedule_due_cameras() -> None:
+    queued = queue_due_cameras()
+    if queued:
+        logger.info("cameras queued count=%d", queued)
