@@ -1,8 +1,8 @@
 """Run the benchmark suite and write docs/benchmarks.md.
 
 Each target runs its anchor and our code back to back in one run, on the
-same corpus and the same loopback server, and reports the ratio; absolute
-times drift between machines and runs, ratios much less.
+same corpus and the same loopback server, and reports the ratio. Absolute
+times drift between machines and runs, and ratios much less.
 """
 
 import argparse

@@ -1,4 +1,4 @@
-"""Feed addresses the portal never fetches are refused before any connection.
+"""Feed addresses the portal never fetches are rejected before any connection.
 
 These run with the production setting: no network is allowed beyond the
 global internet, so every case must fail on the address text alone.
@@ -14,11 +14,11 @@ from govportal.feeds.models import Feed
 
 @pytest.fixture(autouse=True)
 def no_dns_or_connect(monkeypatch):
-    def refuse(*args, **kwargs):
+    def fail_on_network(*args, **kwargs):
         raise AssertionError(f"network used: {args!r}")
 
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", fail_on_network)
+    monkeypatch.setattr(socket.socket, "connect", fail_on_network)
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ def test_feeds_add_refuses_to_approve_a_failing_check(server, county):
     assert Feed.objects.count() == 0
 
 
-def test_feeds_add_registers_failing_feed_as_pending_with_report(server, county):
+def test_feeds_add_keeps_failed_check_report(server, county):
     server.route("/rss.xml", Response(404, {}))
     run("feeds", "add", county.code, server.url("/rss.xml"))
     feed = Feed.objects.get()
@@ -85,7 +85,7 @@ def test_feeds_add_duplicate_for_same_agency_rejected(server, county):
     assert Feed.objects.count() == 1
 
 
-def test_same_address_for_another_agency_gets_its_own_feed(server, county):
+def test_same_address_other_agency_separate(server, county):
     other = Agency.objects.create(code="376430000A", name_zh="桃園縣政府")
     server.route("/rss.xml", Response(200, RSS, baseline_now()))
     first = int(run("feeds", "add", county.code, server.url("/rss.xml")))
@@ -103,14 +103,14 @@ def test_feeds_add_unknown_agency_names_the_code(db):
 def test_feeds_fetch_all_prints_a_line_per_feed(server, make_feed):
     server.route("/good.xml", Response(200, RSS, baseline_now()))
     server.route("/gone.xml", Response(404, {}))
-    good, gone = make_feed("/good.xml"), make_feed("/gone.xml")
+    good, missing = make_feed("/good.xml"), make_feed("/gone.xml")
     lines = run("feeds", "fetch", "--all").strip().splitlines()
     assert len(lines) == 2
     by_id = {int(line.split("\t")[0]): line for line in lines}
     assert "\tactive\t" in by_id[good.id]
     assert "new=1" in by_id[good.id]
-    assert "\tfailing\t" in by_id[gone.id]
-    assert "404" in by_id[gone.id]
+    assert "\tfailing\t" in by_id[missing.id]
+    assert "404" in by_id[missing.id]
 
 
 def test_news_list_json_fields(server, make_feed):

@@ -210,7 +210,7 @@ def test_case22_truncated_fails_and_keeps_old_items(server, make_feed):
     assert NewsItem.objects.count() == 1
 
 
-def test_case23_html_and_503_keep_items_and_honour_retry_after(server, make_feed):
+def test_case23_html_and_503_keep_items(server, make_feed):
     challenge = (
         b'<!DOCTYPE html>\n<html lang="zh-Hant"><head><meta charset="utf-8">'
         b"<title>\xe8\xab\x8b\xe7\xa8\x8d\xe5\x80\x99</title></head><body>"

@@ -499,7 +499,7 @@ def test_application_gzip_without_magic_passed_through(fixture_server):
 
 
 class ConcurrencyProbe:
-    """A route handler that holds each request briefly and counts overlap."""
+    """A route handler that delays each request briefly and counts overlap."""
 
     def __init__(self, hold: float = 0.3) -> None:
         self.hold = hold

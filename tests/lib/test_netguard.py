@@ -206,7 +206,7 @@ def test_fu13_other_ports_rejected(port):
 
 
 def test_fu13_port_checked_after_dns():
-    """FU-13: with allowed networks set, the port check waits for the answer."""
+    """FU-13: with allowed networks set, the port check waits for the DNS result."""
     policy = FetchPolicy(
         allowed_networks=(LOOPBACK, "198.51.100.0/24"), allowed_ports={8443}
     )

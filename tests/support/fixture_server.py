@@ -18,7 +18,7 @@ A route is one of:
   (never responding, dripping bytes, endless chunks, a false Content-Length).
 
 Every response closes its connection, so each client request is a new TCP
-connection and hit counts equal request counts. The server answers 404 to
+connection and hit counts equal request counts. The server returns 404 for
 unrouted paths and keeps those requests in ``unrouted``.
 """
 

@@ -1,6 +1,6 @@
 """The conformance report the sandbox returns with every write.
 
-It tells an integration, before it goes live, what production would reject,
+It shows an integration, before it goes live, what production would reject,
 which English texts are missing or older than the Chinese, and what a
 central reviewer is likely to return.
 """
@@ -11,7 +11,7 @@ from govportal.api.errors import field_entry
 from govportal.publishing.snapshot import FieldChanges, Snapshot
 from govportal.services.staleness import english_gaps
 
-# Below this many characters the Chinese content rarely tells the public
+# Below this many characters the Chinese content rarely gives the public
 # enough to apply. An estimate of reviewers' practice, not a rule they write.
 MIN_CONTENT_LENGTH = 30
 

@@ -3,7 +3,7 @@
 A key reads ``gpk_<word>_<public id>_<secret>``: the word is ``test`` or
 ``live`` for the environment, the public id (12 characters) finds the row
 and the secret (64 hex digits, 256 random bits) is never stored. The row
-holds the SHA-256 of the whole key, which is enough against guessing
+stores the SHA-256 of the whole key, which is enough against guessing
 because the secret is random, unlike a password.
 """
 
@@ -52,7 +52,7 @@ def hash_key(full_key: str) -> str:
 def integration_user(agency: Agency) -> User:
     """Return the account the agency's API calls are recorded as, creating it once.
 
-    The account has no password, so nobody can sign in with it.
+    The account has an unusable password, so no one can sign in with it.
     """
     user, created = User.objects.get_or_create(username=f"api-{agency.key.lower()}")
     if created:
@@ -159,7 +159,7 @@ def check_key(full_key: str, environment: Environment, now: datetime) -> ApiKey:
 def record_use(key: ApiKey, now: datetime) -> None:
     """Store ``now`` as the key's last use unless it was stored in the last minute."""
     recent = now - LAST_USED_INTERVAL
-    # The key row was just read, so most requests need no write at all; a
+    # The key row was just read, so most requests need no write at all. A
     # write would take SQLite's database lock even when it matched no row.
     if key.last_used_at is not None and key.last_used_at >= recent:
         return

@@ -1,4 +1,4 @@
-"""Where each environment keeps services: the publishing core, or the sandbox table.
+"""Service storage per environment: the publishing core or the sandbox table.
 
 Both stores take data already validated by ``validate_service`` and the
 caller's ``ApiKey``, and only ever see the key's own agency. A service of
@@ -136,7 +136,7 @@ def not_found(key: ApiKey, service_id: str) -> ApiError:
     )
     if elsewhere:
         logger.warning(
-            "api refused prefix=%s agency=%s: service %r belongs to another agency",
+            "api request rejected prefix=%s agency=%s service=%r: other agency's",
             key.prefix,
             key.agency.key,
             service_id,

@@ -15,7 +15,7 @@ class CoreConfig(AppConfig):
         self._compile_translations()
 
     def _compile_translations(self) -> None:
-        # The .mo files are not in git; every process compiles the catalogs
+        # The .mo files are not in git. Every process compiles the catalogs
         # that are missing or older than their .po file before any text is
         # translated, so commands print English as well as the site does.
         from govportal.publicsite.translations import (

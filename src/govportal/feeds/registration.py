@@ -30,7 +30,7 @@ def redact_url(url: str, limit: int = 200) -> str:
 
 
 class RegistrationError(Exception):
-    """A feed cannot be registered or approved; the message says why and what to do."""
+    """A failed registration or approval, with the reason and fix in the message."""
 
 
 def _error_report(error: SourceError) -> dict[str, Any]:

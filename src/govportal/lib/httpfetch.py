@@ -545,7 +545,7 @@ class Fetcher:
         """Create the socket for one connect, after a last address check.
 
         aiohttp skips the resolver for IP-literal hosts, so this is the one
-        place that sees every address right before connecting.
+        place that checks every address right before connecting.
         """
         family, type_, proto, _, sockaddr = addr_info
         address, port = str(sockaddr[0]), int(sockaddr[1])
@@ -626,7 +626,7 @@ class _GuardedResolver(AbstractResolver):
                 host, port, type=socket.SOCK_STREAM, family=family
             )
         except (OSError, UnicodeError) as exc:
-            # Fail closed: no fallback resolver, no cached answer.
+            # Fail closed, with no fallback resolver and no cached result.
             raise SourceError(
                 "host_not_found",
                 f"host {host!r} could not be resolved: {exc}",

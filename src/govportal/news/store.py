@@ -306,7 +306,7 @@ class _StoryIndex:
         """Return the agency an entry is credited to: the feed's, or one under it.
 
         An aggregated feed tags each item with the OID of the agency that wrote
-        it; an OID outside the feed's own agency is ignored and flagged.
+        it. An OID outside the feed's own agency is ignored and flagged.
         """
         oid = candidate.entry.author_oid or ""
         agency_id = oids.get(oid)

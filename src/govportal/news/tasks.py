@@ -28,7 +28,7 @@ def purge_news() -> None:
 
 
 def news_fingerprint() -> dict[str, str | int]:
-    """A cheap summary that changes whenever an item is added, changed or removed."""
+    """Return a cheap summary that changes when an item is added, changed or removed."""
     summary = NewsItem.objects.aggregate(count=Count("id"), latest=Max("updated_at"))
     latest = summary["latest"]
     return {"count": summary["count"], "latest": latest.isoformat() if latest else ""}

@@ -31,7 +31,7 @@ class ServiceEntry:
     # The agency's English name, or "" when the agency has none.
     agency_name_en: str
     snapshot: dict[str, Any]
-    # Life-event slugs from the snapshot that the vocabulary knows, in its order.
+    # Life-event slugs from the snapshot that the vocabulary contains, in its order.
     categories: list[str] = field(default_factory=list)
 
     @property

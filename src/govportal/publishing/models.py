@@ -81,7 +81,7 @@ class Publishable(models.Model):
         return f"{self._meta.verbose_name} #{self.pk}"
 
     def public_snapshot(self) -> dict[str, Any] | None:
-        """Return the content the public sees, or None while nothing is public."""
+        """Return the content shown to the public, or None while nothing is public."""
         if self.published_revision is None:
             return None
         return dict(self.published_revision.snapshot)

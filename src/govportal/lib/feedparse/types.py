@@ -1,4 +1,4 @@
-"""What the feed parser returns: plain data, no Django."""
+"""Feed parser results: plain data, no Django."""
 
 from dataclasses import dataclass, field
 from datetime import datetime

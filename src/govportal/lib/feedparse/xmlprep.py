@@ -267,7 +267,7 @@ def _parse_doctype(text: str, start: int) -> Doctype:
     if netscape:
         # Old RSS 0.91 feeds name Netscape's DTD by its public identifier. It is
         # never loaded (the parser has no DTD loading and no network) and the
-        # DOCTYPE is removed, so naming it is harmless; every other external
+        # DOCTYPE is removed, so naming it is harmless. Every other external
         # DTD is rejected.
         position = netscape.end()
     elif external := _EXTERNAL_ID_RE.match(text, position):

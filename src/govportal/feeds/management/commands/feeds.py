@@ -19,7 +19,7 @@ from govportal.feeds.registration import (
 
 
 def feed_status(feed: Feed) -> dict[str, Any]:
-    """The feed's state as operators and scripts see it."""
+    """Return the feed's state as operators and scripts read it."""
     problems = describe_both(feed.last_error_code, feed.last_error_params)
     return {
         "id": feed.id,
