@@ -135,6 +135,9 @@ STATIC_ROOT = VAR_DIR / "static"
 # absolute(), not resolve(): SITE_DIR is a symlink to the current build.
 SITE_DIR = Path(os.environ.get("SITE_DIR") or VAR_DIR / "site").absolute()
 SITE_BASE_URL = os.environ.get("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The office site (admin, API, and the few forms visitors use, such as the
+# report of a broken camera), which the static pages link to.
+OFFICE_BASE_URL = os.environ.get("OFFICE_BASE_URL", "http://127.0.0.1:8002").rstrip("/")
 SITE_NEWS_PAGE_SIZE = env_int("GOVPORTAL_NEWS_PAGE_SIZE", 20)
 # Update the public site as soon as a service is approved or withdrawn.
 PUBLISH_ON_APPROVAL = env_bool("GOVPORTAL_PUBLISH_ON_APPROVAL", True)
@@ -193,6 +196,41 @@ TASKS = {
 }
 
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@portal.invalid")
+# Mail goes out through an SMTP relay. GOVPORTAL_SMTP_TLS=starttls or ssl turns
+# on encryption; the relay of a government network usually needs one of them.
+_smtp_tls = os.environ.get("GOVPORTAL_SMTP_TLS", "").strip().lower()
+if _smtp_tls not in ("", "starttls", "ssl"):
+    raise ValueError(
+        f"GOVPORTAL_SMTP_TLS is {_smtp_tls!r}; use starttls, ssl or leave it empty."
+    )
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": os.environ.get("GOVPORTAL_SMTP_HOST", "127.0.0.1"),
+            "port": env_int("GOVPORTAL_SMTP_PORT", 25),
+            "username": os.environ.get("GOVPORTAL_SMTP_USER", ""),
+            "password": os.environ.get("GOVPORTAL_SMTP_PASSWORD", ""),
+            "use_tls": _smtp_tls == "starttls",
+            "use_ssl": _smtp_tls == "ssl",
+            "timeout": 20,
+        },
+    }
+}
+
+# Cameras. A camera goes down after CAMERA_DOWN_AFTER failed checks in a row
+# (or that many of the last twice as many) and comes back after
+# CAMERA_UP_AFTER good ones. Mail about changes waits CAMERA_NOTICE_DELAY_SECONDS
+# so that the cameras of one failing host are reported together.
+CAMERA_CHECK_INTERVAL_SECONDS = env_int("GOVPORTAL_CAMERA_CHECK_INTERVAL", 300)
+CAMERA_DOWN_AFTER = env_int("GOVPORTAL_CAMERA_DOWN_AFTER", 3)
+CAMERA_UP_AFTER = env_int("GOVPORTAL_CAMERA_UP_AFTER", 2)
+CAMERA_FROZEN_AFTER_SECONDS = env_int("GOVPORTAL_CAMERA_FROZEN_AFTER", 30 * 60)
+CAMERA_NOTICE_DELAY_SECONDS = env_int("GOVPORTAL_CAMERA_NOTICE_DELAY", 300)
+# This many cameras of one host down within one check interval are one incident.
+CAMERA_HOST_OUTAGE_MIN = env_int("GOVPORTAL_CAMERA_HOST_OUTAGE_MIN", 3)
+# Checks are kept this long for the status page's 30-day availability.
+CAMERA_CHECK_RETENTION_DAYS = env_int("GOVPORTAL_CAMERA_CHECK_RETENTION_DAYS", 35)
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ from govportal.cameras.models import (
     StreamKind,
 )
 from govportal.cameras.streams import StreamURLError, validate_stream_url
+from govportal.feeds.ingest import fetch_policy
 from govportal.publishing.workflow import edit
 
 
@@ -69,7 +70,9 @@ class CameraStreamForm(forms.ModelForm):
             if not value:
                 continue
             try:
-                check = validate_stream_url(value, approved_hosts=hosts)
+                check = validate_stream_url(
+                    value, approved_hosts=hosts, address_policy=fetch_policy()
+                )
             except StreamURLError as exc:
                 self.add_error(name, exc.message)
                 continue

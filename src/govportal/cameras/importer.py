@@ -24,6 +24,7 @@ from govportal.cameras.streams import (
     StreamURLError,
     validate_stream_url,
 )
+from govportal.feeds.ingest import fetch_policy
 from govportal.publishing.snapshot import Snapshot, content_hash
 from govportal.publishing.workflow import Actor, create_draft, edit
 
@@ -169,6 +170,7 @@ def prepare_camera(source: SourceCamera, approved: Collection[str]) -> PreparedC
         )
     snapshot = {
         "name": source.name or source.source_id,
+        "region": source.region,
         "road": source.road,
         "direction": source.direction,
         "section": source.section,
@@ -216,7 +218,9 @@ def _checked_url(
 ) -> str:
     """Return the URL to store, adding to ``problems`` what blocks publishing."""
     try:
-        check = validate_stream_url(url, approved_hosts=approved)
+        check = validate_stream_url(
+            url, approved_hosts=approved, address_policy=fetch_policy()
+        )
     except StreamURLError as exc:
         if exc.code == "missing":
             if role == "stream":

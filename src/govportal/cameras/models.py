@@ -16,6 +16,13 @@ class StreamKind(models.TextChoices):
     EMBED_PAGE = "embed_page", _("embedded page")
 
 
+class NoticeState(models.TextChoices):
+    PENDING = "pending", _("waiting to be sent")
+    SENT = "sent", _("sent")
+    MAINTENANCE = "maintenance", _("held back: maintenance window")
+    NO_CONTACT = "no_contact", _("not sent: the agency has no camera contact")
+
+
 class HealthState(models.TextChoices):
     UNKNOWN = "unknown", _("unknown")
     UP = "up", _("up")
@@ -25,6 +32,7 @@ class HealthState(models.TextChoices):
 # Snapshot keys of a camera's content, in display order, with their labels.
 SNAPSHOT_LABELS: dict[str, Promise] = {
     "name": _("name"),
+    "region": _("region"),
     "road": _("road"),
     "direction": _("direction"),
     "section": _("road section"),
@@ -230,6 +238,96 @@ class Camera(Publishable):
             )
 
 
+class CameraContact(models.Model):
+    """A person or mailbox of an agency told when its cameras go down or come back."""
+
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.CASCADE,
+        related_name="camera_contacts",
+    )
+    email = models.EmailField(_("email address"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("camera contact")
+        verbose_name_plural = _("camera contacts")
+        ordering = ["agency", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "email"], name="camera_contact_unique_per_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class MaintenanceWindow(models.Model):
+    """A planned time in which an agency's cameras may fail without mail.
+
+    A window without a camera covers every camera of the agency. Checks and
+    state changes go on as usual during a window; only the mail is held back.
+    """
+
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.CASCADE,
+        related_name="camera_maintenance_windows",
+    )
+    camera = models.ForeignKey(
+        "Camera",
+        verbose_name=_("camera"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="maintenance_windows",
+        help_text=_("Leave empty for every camera of the agency."),
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("maintenance window")
+        verbose_name_plural = _("maintenance windows")
+        ordering = ["-starts_at"]
+        indexes = [
+            models.Index(fields=["agency", "ends_at"], name="camera_window_agency_end")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} {self.starts_at.isoformat()}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError(
+                {"ends_at": _("The window ends before it starts. Enter a later end.")}
+            )
+        if self.camera is not None and self.camera.agency_id != self.agency_id:
+            raise ValidationError(
+                {"camera": _("The camera belongs to another agency.")}
+            )
+
+
+class HostIncident(models.Model):
+    """Several cameras of one stream host down at once: one incident, one notice."""
+
+    host = models.CharField(_("host name"), max_length=253, db_index=True)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("host incident")
+        verbose_name_plural = _("host incidents")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.host} {self.started_at.isoformat()}"
+
+
 class CameraCheck(models.Model):
     """The stored outcome of one health check of a camera's stream."""
 
@@ -290,14 +388,64 @@ class CameraHealthEvent(models.Model):
         _("new state"), max_length=10, choices=HealthState.choices
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+    host = models.CharField(_("stream host"), max_length=253, blank=True)
+    incident = models.ForeignKey(
+        HostIncident,
+        verbose_name=_("host incident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+    )
+    notice = models.CharField(
+        _("notice"),
+        max_length=20,
+        choices=NoticeState.choices,
+        default=NoticeState.PENDING,
+    )
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("camera health event")
         verbose_name_plural = _("camera health events")
         ordering = ["camera", "-at"]
+        indexes = [
+            models.Index(fields=["notice", "at"], name="camera_event_notice_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.camera_id} {self.from_state} -> {self.to_state}"
+
+
+class CameraReport(models.Model):
+    """A visitor's report that a camera is broken, and the re-check it caused."""
+
+    camera = models.ForeignKey(
+        Camera,
+        verbose_name=_("camera"),
+        on_delete=models.CASCADE,
+        related_name="reports",
+    )
+    reported_at = models.DateTimeField(_("reported at"))
+    description = models.TextField(_("description"), max_length=1000, blank=True)
+    check_result = models.ForeignKey(
+        CameraCheck,
+        verbose_name=_("re-check"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The check run because of the report."),
+    )
+    handled = models.BooleanField(_("handled"), default=False)
+
+    class Meta:
+        verbose_name = _("camera report")
+        verbose_name_plural = _("camera reports")
+        ordering = ["-reported_at"]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} {self.reported_at.isoformat()}"
 
 
 class CameraSchedule(models.Model):

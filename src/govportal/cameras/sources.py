@@ -18,6 +18,7 @@ from govportal.cameras.models import StreamKind
 MAX_LIST_BYTES = 50 * 1024 * 1024
 
 TDX_NAMESPACE = "http://traffic.transportdata.tw/standard/traffic/schema/"
+KAOHSIUNG = "高雄市"
 TDX_DIRECTIONS = {"N": "北向", "S": "南向", "E": "東向", "W": "西向"}
 
 
@@ -34,6 +35,9 @@ class SourceCamera:
     name: str
     latitude: str
     longitude: str
+    # The county or city, or the road for highway cameras: how the public
+    # pages group cameras.
+    region: str = ""
     road: str = ""
     direction: str = ""
     section: str = ""
@@ -139,6 +143,7 @@ def _read_tdx(root: Any) -> list[SourceCamera]:
                 name=name,
                 latitude=_text(element, "t:PositionLat"),
                 longitude=_text(element, "t:PositionLon"),
+                region=road,
                 road=road,
                 direction=direction,
                 section=section,
@@ -163,6 +168,7 @@ def _read_v11(root: Any) -> list[SourceCamera]:
                 name=section,
                 latitude=(element.get("py") or "").strip(),
                 longitude=(element.get("px") or "").strip(),
+                region=section.split("(", 1)[0],
                 road=section.split("(", 1)[0],
                 section=section,
             )
@@ -214,6 +220,9 @@ def _read_kaohsiung(document: list[Any]) -> list[SourceCamera]:
                 name=_string(record, "name"),
                 latitude=_string(place, "lat"),
                 longitude=_string(place, "lng"),
+                # The list is the city's, so every camera is in Kaohsiung,
+                # the freeway ones of its "org" NFB included.
+                region=KAOHSIUNG,
                 stream_kind=guess_stream_kind(stream_url),
                 stream_url=stream_url,
                 snapshot_url=_string(record, "imageUrl"),
@@ -238,6 +247,7 @@ def _read_taipei(results: list[Any]) -> list[SourceCamera]:
                 name=name,
                 latitude=_string(record, "wgsy"),
                 longitude=_string(record, "wgsx"),
+                region=_string(record, "縣市"),
                 address=_string(record, "縣市"),
             )
         )

@@ -16,7 +16,7 @@ from ipaddress import IPv4Network, IPv6Network
 from urllib.parse import parse_qsl, urlsplit
 
 from govportal.lib.errors import SourceError
-from govportal.lib.netguard import validate_url
+from govportal.lib.netguard import AddressPolicy, validate_url
 
 # Characters that would end or extend an HTML attribute value, or that no
 # URL written by hand contains: quotes, angle brackets, backtick, space.
@@ -77,6 +77,7 @@ def validate_stream_url(
     value: object,
     *,
     approved_hosts: Collection[str] | None = None,
+    address_policy: AddressPolicy | None = None,
 ) -> StreamCheck:
     """Check a URL that the public page embeds and return it with warnings.
 
@@ -130,7 +131,7 @@ def validate_stream_url(
     if not parts.netloc:
         raise _not_absolute(url)
     try:
-        normalised = validate_url(url, _PublicOnly())
+        normalised = validate_url(url, address_policy or _PublicOnly())
     except SourceError as exc:
         raise StreamURLError(
             "invalid_url", f"{shown(url)} is not a valid stream URL: {exc.detail}."
