@@ -11,16 +11,23 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from govportal.cameras.models import (
+    ApprovedStreamHost,
     Camera,
     CameraCheck,
     CameraHealthEvent,
     CameraSchedule,
+    HealthState,
+    HostIncident,
+    MaintenanceWindow,
+    NoticeState,
 )
 from govportal.feeds.ingest import fetch_policy
 from govportal.lib.camcheck import (
@@ -53,6 +60,14 @@ class StreamTarget:
     camera: Camera
     kind: str
     url: str
+    # The camera's last stored check, for stale HLS playlists.
+    previous: CheckResult | None = None
+    # Hosts besides the playlist's own that an HLS playlist may point at.
+    allowed_hosts: frozenset[str] | None = None
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").rstrip(".").lower()
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,7 @@ def check_cameras(
     targets = [t for t in map(stream_target, cameras) if t is not None]
     if not targets:
         return []
+    targets = _with_history(targets)
     limits = limits or CheckLimits()
     results = asyncio.run(_check_all(targets, policy or fetch_policy(), limits))
     now = now or timezone.now()
@@ -121,9 +137,17 @@ def check_cameras(
         CameraCheck.objects.bulk_create(
             _check_row(camera, result) for camera, result in checked
         )
-        for camera, result in checked:
+        for target, (camera, result) in zip(targets, checked, strict=True):
             outcomes.append(
-                _update_state(camera, result, now, down_after, up_after, history_length)
+                _update_state(
+                    camera,
+                    target.host,
+                    result,
+                    now,
+                    down_after,
+                    up_after,
+                    history_length,
+                )
             )
         CameraSchedule.objects.filter(
             camera_id__in=[camera.pk for camera, _ in checked]
@@ -138,11 +162,62 @@ async def _check_all(
         return await asyncio.gather(
             *(
                 check_stream(
-                    target.kind, target.url, fetcher_or_policy=fetcher, limits=limits
+                    target.kind,
+                    target.url,
+                    fetcher_or_policy=fetcher,
+                    limits=limits,
+                    previous=target.previous,
+                    allowed_hosts=target.allowed_hosts,
                 )
                 for target in targets
             )
         )
+
+
+def _with_history(targets: list[StreamTarget]) -> list[StreamTarget]:
+    """Add each camera's last check and its agency's approved hosts."""
+    camera_ids = [target.camera.pk for target in targets]
+    latest: dict[int, CameraCheck] = {}
+    # One query per batch: the newest check of each camera, found as the
+    # newest row id, which grows with time within a camera.
+    newest_ids = (
+        CameraCheck.objects.filter(camera_id__in=camera_ids)
+        .values("camera_id")
+        .annotate(newest=models.Max("id"))
+        .values_list("newest", flat=True)
+    )
+    for check in CameraCheck.objects.filter(id__in=list(newest_ids)):
+        latest[check.camera_id] = check
+    agency_ids = {target.camera.agency_id for target in targets}
+    hosts: dict[int, set[str]] = {agency_id: set() for agency_id in agency_ids}
+    for agency_id, host in ApprovedStreamHost.objects.filter(
+        agency_id__in=agency_ids
+    ).values_list("agency_id", "host"):
+        hosts[agency_id].add(host)
+    return [
+        dataclasses.replace(
+            target,
+            previous=_as_result(latest.get(target.camera.pk)),
+            allowed_hosts=frozenset(hosts[target.camera.agency_id]),
+        )
+        for target in targets
+    ]
+
+
+def _as_result(check: CameraCheck | None) -> CheckResult | None:
+    if check is None:
+        return None
+    return CheckResult(
+        ok=check.ok,
+        problem_code=check.problem_code,
+        detail=check.detail,
+        elapsed_ms=check.elapsed_ms,
+        fingerprint=check.fingerprint or None,
+        media_sequence=check.media_sequence,
+        checked_at=check.checked_at,
+        segment_count=check.segment_count,
+        unchanged_since=check.unchanged_since,
+    )
 
 
 def _apply_frozen(
@@ -194,11 +269,14 @@ def _check_row(camera: Camera, result: CheckResult) -> CameraCheck:
         elapsed_ms=max(result.elapsed_ms, 0),
         fingerprint=result.fingerprint or "",
         media_sequence=result.media_sequence,
+        segment_count=result.segment_count,
+        unchanged_since=result.unchanged_since,
     )
 
 
 def _update_state(
     camera: Camera,
+    host: str,
     result: CheckResult,
     now: datetime,
     down_after: int,
@@ -220,13 +298,16 @@ def _update_state(
         camera.health_state = transition.state
         camera.health_changed_at = now
         camera.save(update_fields=["health_state", "health_changed_at"])
-        CameraHealthEvent.objects.create(
+        event = CameraHealthEvent.objects.create(
             camera=camera,
             at=now,
             from_state=previous_state,
             to_state=transition.state,
             reason=reason,
+            host=host,
+            notice=_first_notice(camera, previous_state, now),
         )
+        _join_incident(event, now)
         logger.info(
             "camera health changed camera=%s from=%s to=%s reason=%s",
             camera.pk,
@@ -247,3 +328,87 @@ def _change_reason(
     if not result.ok:
         reason += f", last with {result.problem_code}: {result.detail}"
     return reason[:300]
+
+
+def _first_notice(camera: Camera, previous_state: str, now: datetime) -> str:
+    """Return how the agency is to hear of a change: by mail, or not at all.
+
+    The first result of a new camera (unknown to up) is no news. Changes in
+    a maintenance window are recorded but not mailed.
+    """
+    if previous_state == HealthState.UNKNOWN and camera.health_state == HealthState.UP:
+        return NoticeState.NOT_NEEDED
+    in_window = (
+        MaintenanceWindow.objects.filter(
+            agency_id=camera.agency_id, starts_at__lte=now, ends_at__gt=now
+        )
+        .filter(Q(camera__isnull=True) | Q(camera_id=camera.pk))
+        .exists()
+    )
+    return NoticeState.MAINTENANCE if in_window else NoticeState.PENDING
+
+
+def _join_incident(event: CameraHealthEvent, now: datetime) -> None:
+    """Group a change with the other cameras of its host that changed alike.
+
+    A host has one open incident while several of its cameras are down.
+    A camera that goes down joins the host's open incident, or opens one when
+    enough cameras of the host went down within one check interval. A camera
+    that comes back joins the open incident too, and the last one back
+    closes it.
+    """
+    if not event.host:
+        return
+    open_incident = (
+        HostIncident.objects.select_for_update()
+        .filter(host=event.host, ended_at__isnull=True)
+        .order_by("-started_at")
+        .first()
+    )
+    if event.to_state == HealthState.DOWN:
+        if open_incident is None:
+            open_incident = _open_incident(event, now)
+        if open_incident is not None:
+            CameraHealthEvent.objects.filter(pk=event.pk).update(incident=open_incident)
+        return
+    if open_incident is None:
+        return
+    CameraHealthEvent.objects.filter(pk=event.pk).update(incident=open_incident)
+    still_down = Camera.objects.filter(
+        health_events__incident=open_incident, health_state=HealthState.DOWN
+    ).exists()
+    if not still_down:
+        open_incident.ended_at = now
+        open_incident.save(update_fields=["ended_at"])
+        logger.info(
+            "host incident ended host=%s incident=%s", event.host, open_incident.pk
+        )
+
+
+def _open_incident(event: CameraHealthEvent, now: datetime) -> HostIncident | None:
+    minimum = int(getattr(settings, "CAMERA_HOST_OUTAGE_MIN", 3))
+    interval = float(getattr(settings, "CAMERA_CHECK_INTERVAL_SECONDS", 300))
+    recent = list(
+        CameraHealthEvent.objects.filter(
+            host=event.host,
+            to_state=HealthState.DOWN,
+            incident__isnull=True,
+            at__gte=now - timedelta(seconds=interval),
+            camera__health_state=HealthState.DOWN,
+        ).values_list("pk", "at")
+    )
+    if len(recent) < minimum:
+        return None
+    incident = HostIncident.objects.create(
+        host=event.host, started_at=min(at for _, at in recent)
+    )
+    CameraHealthEvent.objects.filter(pk__in=[pk for pk, _ in recent]).update(
+        incident=incident
+    )
+    logger.warning(
+        "host incident opened host=%s incident=%s cameras=%d",
+        event.host,
+        incident.pk,
+        len(recent),
+    )
+    return incident

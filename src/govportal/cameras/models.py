@@ -18,6 +18,7 @@ class StreamKind(models.TextChoices):
 
 class NoticeState(models.TextChoices):
     PENDING = "pending", _("waiting to be sent")
+    NOT_NEEDED = "not_needed", _("not needed: a new camera's first result")
     SENT = "sent", _("sent")
     MAINTENANCE = "maintenance", _("held back: maintenance window")
     NO_CONTACT = "no_contact", _("not sent: the agency has no camera contact")
@@ -355,6 +356,15 @@ class CameraCheck(models.Model):
     )
     media_sequence = models.BigIntegerField(
         _("HLS media sequence"), null=True, blank=True
+    )
+    segment_count = models.PositiveIntegerField(
+        _("HLS segments"), null=True, blank=True
+    )
+    unchanged_since = models.DateTimeField(
+        _("unchanged since"),
+        null=True,
+        blank=True,
+        help_text=_("When the HLS playlist last advanced, while it stays the same."),
     )
 
     class Meta:

@@ -8,10 +8,11 @@ from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from govportal.cameras.health import check_cameras
-from govportal.cameras.models import Camera, CameraSchedule
+from govportal.cameras.models import Camera, CameraCheck, CameraSchedule
+from govportal.cameras.notices import send_pending_notices
 from govportal.lib.camcheck import schedule_offsets
 
 logger = logging.getLogger(__name__)
@@ -126,3 +127,31 @@ def schedule_due_cameras() -> None:
     queued = queue_due_cameras()
     if queued:
         logger.info("cameras queued count=%d", queued)
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("camera-notices")
+def send_camera_notices() -> None:
+    report = send_pending_notices()
+    if report.mails_sent or report.mails_failed:
+        logger.info(
+            "camera notices mails=%d events=%d failed=%d",
+            report.mails_sent,
+            report.events_sent,
+            report.mails_failed,
+        )
+
+
+def purge_old_checks(now: datetime | None = None) -> int:
+    """Delete checks older than CAMERA_CHECK_RETENTION_DAYS; return how many."""
+    days = int(getattr(settings, "CAMERA_CHECK_RETENTION_DAYS", 35))
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = CameraCheck.objects.filter(checked_at__lt=cutoff).delete()
+    return deleted
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+@lock_task("camera-check-purge")
+def purge_camera_checks() -> None:
+    deleted = purge_old_checks()
+    logger.info("camera checks purged count=%d", deleted)
