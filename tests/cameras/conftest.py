@@ -11,3 +11,11 @@ def agency(db):
 @pytest.fixture
 def editor(db):
     return make_user("importer")
+
+
+@pytest.fixture
+def loopback(settings):
+    """Let the fetcher reach the loopback fixture server, with short timeouts."""
+    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.FETCH_DEADLINE_SECONDS = 3
+    return settings

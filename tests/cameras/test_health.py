@@ -44,13 +44,6 @@ def good_frame(seed: int) -> Response:
 SERVER_ERROR = Response(500, {"Content-Type": "text/plain"}, b"camera offline")
 
 
-@pytest.fixture
-def loopback(settings):
-    settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    settings.FETCH_DEADLINE_SECONDS = 3
-    return settings
-
-
 def make_camera(agency, editor, source_id: str, url: str) -> Camera:
     camera = Camera(agency=agency, source_id=source_id)
     snapshot = {

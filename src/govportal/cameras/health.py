@@ -174,6 +174,31 @@ async def _check_all(
         )
 
 
+def public_camera_fingerprint() -> dict[str, str | int]:
+    """Return a summary that changes when what the public site shows of cameras does.
+
+    It covers publishing (a camera approved, edited or withdrawn) and every
+    change of health state, and the hour, so the status page's availability
+    figures are at most an hour old.
+    """
+    summary = Camera.objects.filter(published_revision__isnull=False).aggregate(
+        count=models.Count("id"),
+        down=models.Count("id", filter=Q(health_state=HealthState.DOWN)),
+        revisions=models.Sum("published_revision_id"),
+        changed=models.Max("health_changed_at"),
+    )
+    if not summary["count"]:
+        return {"count": 0}
+    changed = summary["changed"]
+    return {
+        "count": summary["count"],
+        "down": summary["down"],
+        "revisions": summary["revisions"] or 0,
+        "changed": changed.isoformat() if changed else "",
+        "hour": timezone.now().strftime("%Y-%m-%dT%H"),
+    }
+
+
 def _with_history(targets: list[StreamTarget]) -> list[StreamTarget]:
     """Add each camera's last check and its agency's approved hosts."""
     camera_ids = [target.camera.pk for target in targets]

@@ -1,4 +1,4 @@
-"""Daily upkeep of stored news, and rebuilding the site when news changed."""
+"""Daily upkeep of stored news, and rebuilding the site when news or cameras changed."""
 
 import logging
 from datetime import timedelta
@@ -35,10 +35,17 @@ def news_fingerprint() -> dict[str, str | int]:
 
 
 def rebuild_site_if_changed(force: bool = False) -> bool:
-    """Build the public site when the news differs from the last build."""
+    """Build the public site when news or public cameras differ from the last build.
+
+    Camera health counts only when a state changes, which the up/down
+    hysteresis makes rare, so a flapping camera does not rebuild the site
+    every minute.
+    """
     from govportal.publicsite.build import build_site_and_mark_live
 
-    fingerprint = news_fingerprint()
+    from govportal.cameras.health import public_camera_fingerprint
+
+    fingerprint = {**news_fingerprint(), "cameras": public_camera_fingerprint()}
     mark = JobMark.objects.filter(name="site_build").first()
     if not force and mark is not None and mark.detail == fingerprint:
         return False
