@@ -3,5 +3,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("cameras/", include("govportal.cameras.urls")),
     path("", include("govportal.api.urls")),
 ]
