@@ -3,16 +3,26 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Count
 
 from govportal.agencies.management.commands.agencies import find_agency
+from govportal.cameras.health import check_cameras
 from govportal.cameras.importer import ImportReport, import_camera_list
+from govportal.cameras.models import (
+    Camera,
+    CameraHealthEvent,
+    CameraReport,
+    HealthState,
+    HostIncident,
+    NoticeState,
+)
 from govportal.cameras.sources import CameraListError
 
 SHOWN_REJECTIONS = 10
 
 
 class Command(BaseCommand):
-    help = "Maintain camera records. Subcommands: import."
+    help = "Maintain camera records. Subcommands: import, check, status."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -36,7 +46,83 @@ class Command(BaseCommand):
             help="print the counts without writing anything",
         )
 
+        checking = sub.add_parser(
+            "check",
+            help="Check cameras now and print each result and health state.",
+        )
+        checking.add_argument("camera_ids", nargs="*", type=int, help="camera ids")
+        checking.add_argument(
+            "--agency", help="check every camera of this agency (code or OID)"
+        )
+        sub.add_parser(
+            "status",
+            help="Print cameras per health state, open host incidents, mail "
+            "waiting to be sent and reports not yet handled.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "check":
+            self.check_now(options)
+        elif options["action"] == "status":
+            self.show_status()
+        else:
+            self.import_list(options)
+
+    def check_now(self, options: dict[str, Any]) -> None:
+        cameras = Camera.objects.select_related(
+            "current_revision", "published_revision"
+        ).order_by("id")
+        if options["agency"]:
+            cameras = cameras.filter(agency=find_agency(options["agency"]))
+        elif options["camera_ids"]:
+            cameras = cameras.filter(id__in=options["camera_ids"])
+            missing = set(options["camera_ids"]) - {c.pk for c in cameras}
+            if missing:
+                raise CommandError(
+                    f"No camera has the id {', '.join(map(str, sorted(missing)))}. "
+                    "Camera ids are in the admin's camera list."
+                )
+        else:
+            raise CommandError("Give camera ids or --agency CODE.")
+        outcomes = {outcome.camera_id: outcome for outcome in check_cameras(cameras)}
+        for camera in cameras:
+            outcome = outcomes.get(camera.pk)
+            if outcome is None:
+                self.stdout.write(
+                    f"{camera.pk}\t{camera.source_id}\tno stream to check"
+                )
+                continue
+            result = outcome.result
+            verdict = "ok" if result.ok else f"{result.problem_code}: {result.detail}"
+            changed = " (changed)" if outcome.changed else ""
+            self.stdout.write(
+                f"{camera.pk}\t{camera.source_id}\t{verdict}\t"
+                f"{result.elapsed_ms} ms\t{outcome.state}{changed}"
+            )
+
+    def show_status(self) -> None:
+        states = dict(
+            Camera.objects.values_list("health_state")
+            .annotate(count=Count("id"))
+            .values_list("health_state", "count")
+        )
+        self.stdout.write(
+            "cameras: "
+            + ", ".join(
+                f"{states.get(state, 0)} {state}" for state in HealthState.values
+            )
+        )
+        for incident in HostIncident.objects.filter(ended_at__isnull=True):
+            self.stdout.write(
+                f"open incident on {incident.host} since "
+                f"{incident.started_at.isoformat(timespec='seconds')}"
+            )
+        pending = CameraHealthEvent.objects.filter(notice=NoticeState.PENDING).count()
+        reports = CameraReport.objects.filter(handled=False).count()
+        self.stdout.write(f"changes waiting to be mailed: {pending}")
+        self.stdout.write(f"visitor reports not handled: {reports}")
+
+    def import_list(self, options: dict[str, Any]) -> None:
         path: Path = options["file"]
         agency = find_agency(options["agency"])
         user_model = get_user_model()
