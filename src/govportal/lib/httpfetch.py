@@ -227,6 +227,25 @@ def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
     return media_type.strip().lower() or None, charset
 
 
+@dataclass
+class StreamResponse:
+    """An open 2xx response of ``Fetcher.stream`` whose body is not read yet."""
+
+    # Final URL after redirects.
+    url: str
+    status: int
+    media_type: str | None
+    # Raw Content-Type header, with parameters such as the boundary.
+    content_type_header: str
+    content_length: int | None
+    response: aiohttp.ClientResponse
+
+    async def pieces(self) -> AsyncIterator[bytes]:
+        """Yield body bytes as they arrive, at most PIECE_BYTES at a time."""
+        async for piece in self.response.content.iter_chunked(PIECE_BYTES):
+            yield piece
+
+
 class Fetcher:
     """Guarded HTTP client with one aiohttp session for all its fetches.
 
@@ -329,6 +348,80 @@ class Fetcher:
             )
         result.elapsed_ms = int((time.monotonic() - started) * 1000)
         return result
+
+    @contextlib.asynccontextmanager
+    async def stream(self, url: str, *, accept: str) -> AsyncIterator[StreamResponse]:
+        """Send a GET and yield the 2xx response unread, following redirects.
+
+        For bodies read in part, such as an MJPEG stream that never ends or
+        the start of a video segment. Every hop passes the same address
+        checks as ``get``. The body comes as sent, because identity encoding
+        is asked for. robots.txt is not consulted, and the caller bounds the
+        time.
+        The connection is closed on exit, whether or not the body was read.
+        Raises SourceError with the codes of ``get``, including
+        ``http_status`` for a final status outside 2xx.
+        """
+        if self._session is None or self._global_slots is None:
+            raise RuntimeError("use Fetcher inside 'async with'")
+        current = check_url(url, self.policy)
+        seen = {str(current)}
+        headers = {
+            "Accept": _header_value("accept", accept),
+            "Accept-Encoding": "identity",
+        }
+        async with self._global_slots, self._host_slot(current.raw_host or ""):
+            for _ in range(self.policy.max_redirects + 1):
+                response = await self._send_unread(current, headers)
+                try:
+                    location = response.headers.get("Location")
+                    if response.status in REDIRECT_STATUSES and location:
+                        current = _next_stream_hop(current, location, self.policy, seen)
+                        continue
+                    if not 200 <= response.status < 300:
+                        raise SourceError(
+                            "http_status",
+                            f"server returned HTTP {response.status}",
+                            status=response.status,
+                            url=str(current),
+                        )
+                    media_type, _ = parse_content_type(
+                        response.headers.get("Content-Type")
+                    )
+                    opened = StreamResponse(
+                        url=str(current),
+                        status=response.status,
+                        media_type=media_type,
+                        content_type_header=response.headers.get("Content-Type", ""),
+                        content_length=response.content_length,
+                        response=response,
+                    )
+                    try:
+                        yield opened
+                    except aiohttp.ClientError as exc:
+                        raise _translate_client_error(exc, current) from exc
+                    except HttpProcessingError as exc:
+                        raise _protocol_error(current, exc) from exc
+                    return
+                finally:
+                    # close(), not release(): the rest of the body is never read.
+                    response.close()
+        raise SourceError(
+            "too_many_redirects",
+            f"more than {self.policy.max_redirects} redirects",
+            url=url,
+        )
+
+    async def _send_unread(
+        self, url: URL, headers: dict[str, str]
+    ) -> aiohttp.ClientResponse:
+        assert self._session is not None
+        try:
+            return await self._session.get(url, headers=headers, allow_redirects=False)
+        except aiohttp.ClientError as exc:
+            raise _translate_client_error(exc, url) from exc
+        except HttpProcessingError as exc:
+            raise _protocol_error(url, exc) from exc
 
     # -- redirects and robots.txt -------------------------------------------
 
@@ -459,11 +552,7 @@ class Fetcher:
                 raise _translate_client_error(exc, url) from exc
             except HttpProcessingError as exc:
                 # Raised unwrapped when the parser fails while a body is read.
-                raise SourceError(
-                    "protocol_error",
-                    f"invalid HTTP response from {url.host}: {str(exc)[:300]}",
-                    url=str(url),
-                ) from exc
+                raise _protocol_error(url, exc) from exc
             except TimeoutError as exc:
                 raise SourceError(
                     "timeout", f"{url.host} timed out", url=str(url)
@@ -1002,3 +1091,31 @@ def _too_large_decompressed(limit: int) -> SourceError:
 def _is_zlib_header(data: bytes) -> bool:
     first, second = data[0], data[1]
     return first & 0x0F == 8 and first >> 4 <= 7 and (first << 8 | second) % 31 == 0
+
+
+def _protocol_error(url: URL, exc: HttpProcessingError) -> SourceError:
+    return SourceError(
+        "protocol_error",
+        f"invalid HTTP response from {url.host}: {str(exc)[:300]}",
+        url=str(url),
+    )
+
+
+def _next_stream_hop(
+    current: URL, location: str, policy: FetchPolicy, seen: set[str]
+) -> URL:
+    target = _join_location(current, location)
+    try:
+        next_url = check_url(target, policy)
+    except SourceError as exc:
+        raise SourceError(
+            "redirect_blocked",
+            f"redirect target not allowed: {target[:200]} ({exc.detail or exc.code})",
+            cause=exc.code,
+        ) from exc
+    if str(next_url) in seen:
+        raise SourceError(
+            "redirect_loop", f"redirect loop: {next_url} was already requested"
+        )
+    seen.add(str(next_url))
+    return next_url

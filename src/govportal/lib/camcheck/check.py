@@ -1,9 +1,8 @@
 """Check one camera stream the way a viewer would read it.
 
 Every request goes through ``govportal.lib.httpfetch`` (``Fetcher.get``,
-or ``open_stream`` on the Fetcher's guarded session for bodies that are
-read only in part), so the address and scheme checks of feeds apply to
-cameras too.
+or ``Fetcher.stream`` for bodies that are read only in part), so the
+address and scheme checks of feeds apply to cameras too.
 """
 
 import asyncio
@@ -21,7 +20,6 @@ from govportal.lib.camcheck.frames import JPEG_SOI, FirstFrameFinder, image_fing
 from govportal.lib.camcheck.hls import Playlist, parse_playlist
 from govportal.lib.camcheck.result import KINDS, CheckLimits, CheckResult
 from govportal.lib.camcheck.status import fingerprint_distance, frozen
-from govportal.lib.camcheck.stream import open_stream
 from govportal.lib.errors import SourceError
 from govportal.lib.httpfetch import Fetcher, FetchPolicy
 from govportal.lib.netguard import check_resolved_addresses, check_url
@@ -155,7 +153,7 @@ async def _check_snapshot(url: str, context: _Context) -> _Observation:
 
 async def _check_mjpeg(url: str, context: _Context) -> _Observation:
     limits = context.limits
-    async with open_stream(context.fetcher, url, accept=MJPEG_ACCEPT) as stream:
+    async with context.fetcher.stream(url, accept=MJPEG_ACCEPT) as stream:
         media_type = stream.media_type or ""
         image_cap = limits.max_image_bytes
         if media_type.startswith("image/"):
@@ -400,7 +398,7 @@ async def _check_name(host: str, port: int, policy: FetchPolicy) -> None:
 
 async def _probe_segment(url: str, limits: CheckLimits, fetcher: Fetcher) -> int:
     """Read the start of a segment and return the number of bytes read."""
-    async with open_stream(fetcher, url, accept=SEGMENT_ACCEPT) as stream:
+    async with fetcher.stream(url, accept=SEGMENT_ACCEPT) as stream:
         declared = stream.content_length
         if declared is not None and declared > limits.max_segment_bytes:
             raise SourceError(
