@@ -18,6 +18,8 @@ from django.utils import timezone, translation
 from govportal.publishing.live import mark_live
 
 from . import publish
+from .cameras_content import load_cameras
+from .cameras_pages import CameraPages
 from .content import load_content
 from .manifest import MANIFEST_FILE, manifest_for, manifest_json
 from .paths import SitePaths
@@ -67,13 +69,18 @@ def build_site(
         try:
             content = load_content(paths)
             services = load_services()
+            cameras = load_cameras(now)
             renderer = SiteRenderer(partial_dir, content, paths, now)
             service_pages = ServicePages(renderer, services)
+            camera_pages = CameraPages(renderer, cameras)
             # A site without published services has no services section, so the
-            # navigation does not link to an empty one.
+            # navigation does not link to an empty one. The same goes for cameras.
             if services.services:
                 renderer.enable_services()
                 renderer.sections.append(service_pages.render_all)
+            if camera_pages.has_cameras:
+                renderer.enable_cameras()
+                renderer.sections.append(camera_pages.render_all)
             renderer.render_all()
             service_folders = service_pages.all_folders() if services.services else []
             in_services = set(service_folders)

@@ -33,7 +33,7 @@ from .manifest import (
     read_manifest,
 )
 from .paths import SitePaths
-from .render import SITE_LANGUAGE, SiteRenderer
+from .render import CAMERAS_FOLDER, SITE_LANGUAGE, SiteRenderer
 from .services_content import ServiceContent, load_services
 from .services_pages import PageKey, ServicePages, touched_keys
 
@@ -138,6 +138,9 @@ def _publish_incrementally(
         renderer.unlink_before_write = True
         renderer.use_built_css(current)
         renderer.enable_services()
+        # Pages rendered here keep the camera link of the full build.
+        if (current / CAMERAS_FOLDER / "index.html").exists():
+            renderer.enable_cameras()
         pages = ServicePages(renderer, services)
 
         previous = manifest.services.get(service.pk)

@@ -27,6 +27,8 @@ SITE_LANGUAGE = "zh-hant"
 HOME_NEWS_COUNT = 20
 STATIC_SOURCE_DIR = Path(__file__).resolve().parent / "static" / "publicsite"
 STATIC_TARGET = "static"
+# The folder of the camera section (即時影像).
+CAMERAS_FOLDER = "cameras"
 # The same policy as the one `govportal serve` sends as a header, for web servers
 # that send none. frame-ancestors only works as a header, so it is left out here.
 # Summaries carry no images (the sanitizer removes them), so only the site's own
@@ -35,6 +37,24 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'"
 )
+
+
+def content_security_policy_with(policy: str, additions: dict[str, str]) -> str:
+    """Return ``policy`` with sources added to directives, adding missing ones.
+
+    ``additions`` maps a directive name such as ``img-src`` to the sources to
+    append, separated by spaces. A directive whose only source is 'none' gets
+    the added sources in place of it.
+    """
+    directives: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        tokens = part.split()
+        if tokens:
+            directives[tokens[0]] = tokens[1:]
+    for name, sources in additions.items():
+        current = [source for source in directives.get(name, []) if source != "'none'"]
+        directives[name] = current + sources.split()
+    return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 
 
 class PageLink(TypedDict):
@@ -107,7 +127,9 @@ class SiteRenderer:
         self.page_folders: list[str] = []
         self._created_dirs: set[Path] = set()
         self._templates: dict[str, Any] = {}
-        self._chrome: dict[tuple[str, str, bool], dict[str, str]] = {}
+        self._chrome: dict[tuple[str, str, bool, str], dict[str, str]] = {}
+        # Versioned links of the static files, filled by copy_static.
+        self._static_urls: dict[str, str] = {}
         self._sites: dict[str, dict[str, Any]] = {}
         # Set for a build made of hard links to an earlier build: writing
         # through a link would change the earlier, possibly live, build.
@@ -127,6 +149,8 @@ class SiteRenderer:
             "about_url": paths.url("about"),
             # Set by enable_services when the site has published services.
             "services_url": "",
+            # Set by enable_cameras when the site has public cameras.
+            "cameras_url": "",
             "language": SITE_LANGUAGE,
             "rss_url": paths.asset(RSS_FILE),
             "css_url": paths.asset(f"{STATIC_TARGET}/site.css"),
@@ -186,10 +210,20 @@ class SiteRenderer:
             self._sites[language] = site
         return site
 
-    def chrome(self, page_kind: str, is_first_page: bool) -> dict[str, str]:
-        """Return the head, header and footer HTML for a kind of page."""
+    def chrome(
+        self,
+        page_kind: str,
+        is_first_page: bool,
+        content_security_policy: str | None = None,
+    ) -> dict[str, str]:
+        """Return the head, header and footer HTML for a kind of page.
+
+        ``content_security_policy`` replaces the site's policy in the head's
+        meta element, for pages that show content from other hosts.
+        """
         site = self.site_for_language()
-        key = (site["language"], page_kind, is_first_page)
+        policy = content_security_policy or site["content_security_policy"]
+        key = (site["language"], page_kind, is_first_page, policy)
         chrome = self._chrome.get(key)
         if chrome is None:
             context = {
@@ -197,8 +231,13 @@ class SiteRenderer:
                 "page_kind": page_kind,
                 "is_first_page": is_first_page,
             }
+            head_site = site
+            if policy != site["content_security_policy"]:
+                head_site = {**site, "content_security_policy": policy}
             chrome = {
-                "head": self.render("publicsite/_head.html", context),
+                "head": self.render(
+                    "publicsite/_head.html", {**context, "site": head_site}
+                ),
                 "header": self.render("publicsite/_site_header.html", context),
                 "footer": self.render("publicsite/_footer.html", context),
                 "breadcrumbs_label": gettext("導覽路徑"),
@@ -229,7 +268,9 @@ class SiteRenderer:
         page_kind = context["page_kind"]
         is_first_page = context.get("page_number", 1) == 1
         context["site"] = self.site_for_language()
-        context["chrome"] = self.chrome(page_kind, is_first_page)
+        context["chrome"] = self.chrome(
+            page_kind, is_first_page, context.get("content_security_policy")
+        )
         self.write_file(relative_path, self.render(template_name, context))
         self.pages_written += 1
         if folder is not None:
@@ -241,7 +282,7 @@ class SiteRenderer:
         self.write_page(self.paths.page_file(folder), template_name, context, folder)
 
     def copy_static(self) -> None:
-        """Copy the CSS and icon, and link the CSS with a hash for cache busting."""
+        """Copy the static files and link each with a hash for cache busting."""
         for source in sorted(STATIC_SOURCE_DIR.iterdir()):
             if not source.is_file():
                 continue
@@ -250,17 +291,28 @@ class SiteRenderer:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             self.files_written += 1
+            digest = hashlib.sha256(data).hexdigest()[:12]
+            self._static_urls[source.name] = self.paths.asset(
+                f"{STATIC_TARGET}/{source.name}?v={digest}"
+            )
             if source.name == "site.css":
-                digest = hashlib.sha256(data).hexdigest()[:12]
-                self.site["css_url"] = self.paths.asset(
-                    f"{STATIC_TARGET}/site.css?v={digest}"
-                )
+                self.site["css_url"] = self._static_urls[source.name]
+
+    def static_url(self, name: str) -> str:
+        """Return the link of a static file, with its hash once copy_static ran."""
+        return self._static_urls.get(name) or self.paths.asset(
+            f"{STATIC_TARGET}/{name}"
+        )
 
     def enable_services(self) -> None:
         """Link the services section from the navigation of every page."""
         self.site["services_url"] = self.paths.url(
             self.paths.services_root(SITE_LANGUAGE)
         )
+
+    def enable_cameras(self) -> None:
+        """Link the camera section from the navigation of every page."""
+        self.site["cameras_url"] = self.paths.url(CAMERAS_FOLDER)
 
     def use_built_css(self, build_dir: Path) -> None:
         """Link the CSS of an existing build, for pages added to that build."""

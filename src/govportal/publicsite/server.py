@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .render import CONTENT_SECURITY_POLICY
+from .render import (
+    CAMERAS_FOLDER,
+    CONTENT_SECURITY_POLICY,
+    content_security_policy_with,
+)
 
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".json": "application/json",
@@ -45,6 +50,22 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+# Camera pages show pictures, video and embedded players from the agencies'
+# stream hosts, and run the site's own camera.js. Each page's meta element
+# narrows this to its camera's host, and browsers apply both policies.
+CAMERA_SECURITY_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": content_security_policy_with(
+        CONTENT_SECURITY_POLICY,
+        {
+            "img-src": "https:",
+            "media-src": "https:",
+            "frame-src": "https:",
+            "script-src": "'self'",
+        },
+    )
+    + "; frame-ancestors 'none'",
 }
 
 
@@ -116,11 +137,24 @@ class SiteRequestHandler(BaseHTTPRequestHandler):
         self.serve(send_body=False)
 
     def end_headers(self) -> None:
-        for name, value in SECURITY_HEADERS.items():
+        headers = SECURITY_HEADERS
+        if self.is_camera_path():
+            headers = CAMERA_SECURITY_HEADERS
+        for name, value in headers.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         super().end_headers()
+
+    def is_camera_path(self) -> bool:
+        """Check whether the request is for a page of the camera section."""
+        # send_error runs before parse_request sets path for a bad request line.
+        path = getattr(self, "path", "")
+        try:
+            parts = split_request_path(path, self.server.base_path)
+        except InvalidRequestPath:
+            return False
+        return parts is not None and parts[:1] == [CAMERAS_FOLDER]
 
     def log_message(self, format: str, *args: object) -> None:
         logger.info("%s %s", self.address_string(), format % args)
