@@ -19,3 +19,8 @@ def loopback(settings):
     settings.FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     settings.FETCH_DEADLINE_SECONDS = 3
     return settings
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("central-reviewer", reviewer=True)

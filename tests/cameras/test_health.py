@@ -27,8 +27,9 @@ from govportal.cameras.tasks import (
 )
 from govportal.feeds.ingest import fetch_policy
 from govportal.lib.camcheck import CheckLimits
-from govportal.publishing.workflow import create_draft
+from govportal.publishing.workflow import create_draft, withdraw
 from tests.camcheck import jpeg_bytes
+from tests.publishing.helpers import publish
 from tests.support.fixture_server import Response
 
 JPEG_HEADERS = {"Content-Type": "image/jpeg"}
@@ -209,11 +210,13 @@ def test_flapping_camera_stays_down(loopback, fixture_server, agency, editor):
 
 
 @pytest.mark.django_db
-def test_claim_takes_due_camera_once(agency, editor):
+def test_claim_takes_due_camera_once(agency, editor, reviewer):
     cameras = [
         make_camera(agency, editor, f"S{index}", f"http://127.0.0.1:9/{index}.jpg")
         for index in range(5)
     ]
+    for camera in cameras:
+        publish(camera, editor, reviewer)
     now = timezone.now()
 
     assert schedule_new_cameras(now) == 5
@@ -236,9 +239,12 @@ def test_claim_takes_due_camera_once(agency, editor):
 
 
 @pytest.mark.django_db
-def test_scheduler_queues_and_checks_camera(loopback, fixture_server, agency, editor):
+def test_scheduler_queues_and_checks_camera(
+    loopback, fixture_server, agency, editor, reviewer
+):
     fixture_server.route("/cam.jpg", good_frame(1))
     camera = make_camera(agency, editor, "Q1", fixture_server.url("/cam.jpg"))
+    publish(camera, editor, reviewer)
 
     # The only camera gets offset zero, so it is due at once.
     assert queue_due_cameras() == 1
@@ -249,3 +255,24 @@ def test_scheduler_queues_and_checks_camera(loopback, fixture_server, agency, ed
     schedule = CameraSchedule.objects.get(camera=camera)
     assert schedule.claimed_until is None
     assert schedule.next_check_at > timezone.now()
+
+
+@pytest.mark.django_db
+def test_only_public_cameras_are_scheduled(agency, editor, reviewer):
+    draft = make_camera(agency, editor, "DRAFT", "https://cctv.example.test/d.jpg")
+    public = make_camera(agency, editor, "PUBLIC", "https://cctv.example.test/p.jpg")
+    publish(public, editor, reviewer)
+    broken = make_camera(agency, editor, "BROKEN", "https://cctv.example.test/b.jpg")
+    publish(broken, editor, reviewer)
+    broken.stream_problem = "plain http"
+    broken.save(update_fields=["stream_problem"])
+    withdrawn = make_camera(agency, editor, "GONE", "https://cctv.example.test/g.jpg")
+    publish(withdrawn, editor, reviewer)
+    now = timezone.now()
+    schedule_new_cameras(now)
+    withdraw(withdrawn, reviewer, "camera removed from the road")
+
+    claimed = claim_due_cameras(now + check_interval())
+
+    assert claimed == [public.pk]
+    assert not CameraSchedule.objects.filter(camera=draft).exists()

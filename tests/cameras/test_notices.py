@@ -340,3 +340,23 @@ def test_old_checks_purged(agency, editor, settings):
         )
     assert purge_old_checks(now) == 2
     assert CameraCheck.objects.filter(camera=camera).count() == 2
+
+
+def test_later_changes_join_the_mail_that_is_due(
+    mail, settings, fixture_server, agency, editor
+):
+    settings.CAMERA_NOTICE_DELAY_SECONDS = 300
+    CameraContact.objects.create(agency=agency, email="cctv@freeway.example")
+    first = broken_camera(fixture_server, agency, editor, "CCTV-EARLY")
+    second = broken_camera(fixture_server, agency, editor, "CCTV-LATE")
+    check_round([first], times=3)
+    CameraHealthEvent.objects.filter(camera=first).update(
+        at=timezone.now() - timedelta(seconds=301)
+    )
+    check_round([second], times=3)
+
+    report = send_pending_notices()
+
+    assert (report.mails_sent, report.events_sent) == (1, 2)
+    body = mail.messages[0].get_content()
+    assert "CCTV-EARLY" in body and "CCTV-LATE" in body

@@ -1,7 +1,8 @@
 """Mail to agencies when their cameras go down or come back.
 
-Changes of health state wait CAMERA_NOTICE_DELAY_SECONDS before they are
-mailed, so that one mail per agency covers the cameras of a failing host
+An agency's changes of health state are mailed once the oldest of them has
+waited CAMERA_NOTICE_DELAY_SECONDS, all in one mail, so that one mail covers
+the cameras of a failing host (whose checks are spread over the interval)
 and a camera that goes down and comes back soon after is one mail, not two.
 Changes inside a maintenance window were marked when they were recorded and
 are never mailed. A mail that cannot be sent stays pending and is tried
@@ -90,14 +91,23 @@ def local_time(value: datetime) -> str:
 
 
 def send_pending_notices(now: datetime | None = None) -> NoticeReport:
-    """Mail each agency the changes that waited long enough, one mail each."""
+    """Mail each agency whose oldest pending change waited long enough."""
     now = now or timezone.now()
     delay = timedelta(
         seconds=int(getattr(settings, "CAMERA_NOTICE_DELAY_SECONDS", 300))
     )
-    events = list(
+    due_agencies = (
         CameraHealthEvent.objects.filter(
             notice=NoticeState.PENDING, at__lte=now - delay
+        )
+        .values("camera__agency_id")
+        .distinct()
+    )
+    events = list(
+        CameraHealthEvent.objects.filter(
+            notice=NoticeState.PENDING,
+            at__lte=now,
+            camera__agency_id__in=due_agencies,
         )
         .select_related(
             "camera__agency",

@@ -4,7 +4,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.tasks import task
 from django.utils import timezone
 from huey import crontab
@@ -56,6 +56,16 @@ def check_cameras_task(camera_ids: list[int]) -> dict[str, int]:
     return counts
 
 
+def monitored_cameras() -> QuerySet[Camera]:
+    """Cameras checked on schedule: the ones the public site shows or hides.
+
+    A camera in draft or review, withdrawn, or with a stream that cannot be
+    published is not checked on schedule; ``govportal cameras check`` checks
+    any camera on demand.
+    """
+    return Camera.objects.filter(published_revision__isnull=False, stream_problem="")
+
+
 def schedule_new_cameras(now: datetime) -> int:
     """Insert schedules for cameras that have none, spread over one interval.
 
@@ -63,7 +73,9 @@ def schedule_new_cameras(now: datetime) -> int:
     """
     interval = check_interval()
     missing = list(
-        Camera.objects.filter(check_schedule__isnull=True).values_list("id", flat=True)
+        monitored_cameras()
+        .filter(check_schedule__isnull=True)
+        .values_list("id", flat=True)
     )
     if not missing:
         return 0
@@ -89,9 +101,9 @@ def claim_due_cameras(now: datetime, limit: int = 5000) -> list[int]:
     camera more than one interval late is next due one interval from now.
     """
     interval = check_interval()
-    due = CameraSchedule.objects.filter(next_check_at__lte=now).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    )
+    due = CameraSchedule.objects.filter(
+        next_check_at__lte=now, camera__in=monitored_cameras()
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
     claimed: list[int] = []
     until = now + timedelta(seconds=CLAIM_SECONDS)
     rows = due.order_by("next_check_at").values_list(

@@ -1,4 +1,5 @@
 import ipaddress
+import logging
 import os
 import signal
 import socket
@@ -6,13 +7,24 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin import site as admin_site
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from govportal.agencies.models import Agency
+from govportal.cameras.models import CameraHealthEvent
+from govportal.demo.cameras import (
+    DEFAULT_LOOPBACK_CAMERAS,
+    CameraRuntime,
+    CameraSetupReport,
+    HealthWatch,
+    set_up_cameras,
+    start_camera_runtime,
+)
 from govportal.demo.catalogue import demo_reviewer, load_catalogue
 from govportal.demo.replay import DEMO_FEEDS
 from govportal.demo.server import AgencySitesServer, start_agency_sites
@@ -55,6 +67,28 @@ class Command(BaseCommand):
             "(default 8002)",
         )
         parser.add_argument(
+            "--cameras",
+            type=int,
+            default=DEFAULT_LOOPBACK_CAMERAS,
+            help="freeway cameras played by the loopback camera server and "
+            f"checked by the worker (default {DEFAULT_LOOPBACK_CAMERAS}; 0 skips "
+            "the cameras)",
+        )
+        parser.add_argument(
+            "--cameras-port",
+            type=int,
+            default=8443,
+            help="port on 127.0.0.1 for the HTTPS camera server (default 8443; "
+            "a free port is used when it is busy)",
+        )
+        parser.add_argument(
+            "--mail-port",
+            type=int,
+            default=8025,
+            help="port on 127.0.0.1 for the demo mailbox, an SMTP server "
+            "(default 8025; a free port is used when it is busy)",
+        )
+        parser.add_argument(
             "--no-serve",
             action="store_true",
             help="stop after the first fetch and build (for scripts)",
@@ -82,9 +116,14 @@ class Command(BaseCommand):
                 + (f" ({problem})" if problem else "")
             )
         office = self._start_back_office(options["office_port"])
+        cameras: CameraRuntime | None = None
         try:
             self._load_catalogue(options["office_port"])
+            if options["cameras"] > 0:
+                cameras = self._set_up_cameras(options)
         except BaseException:
+            if cameras is not None:
+                cameras.stop()
             _stop(office)
             sites.shutdown()
             raise
@@ -97,10 +136,14 @@ class Command(BaseCommand):
             f"published; site built in {settings.SITE_DIR}"
         )
         if options["no_serve"]:
+            if cameras is not None:
+                cameras.stop()
             _stop(office)
             sites.shutdown()
             return
-        self._serve(options["site_port"], options["office_port"], sites, office)
+        self._serve(
+            options["site_port"], options["office_port"], sites, office, cameras
+        )
 
     operator_password: str | None = None
 
@@ -180,6 +223,79 @@ class Command(BaseCommand):
         for problem in report.failed[:5]:
             self.stderr.write(f"  not loaded: {problem}")
 
+    def _set_up_cameras(self, options: dict[str, Any]) -> CameraRuntime:
+        """Start the camera server and mailbox, then import and point cameras."""
+        started = time.monotonic()
+        folder = settings.VAR_DIR / "demo-cameras"
+        folder.mkdir(parents=True, exist_ok=True)
+        runtime = start_camera_runtime(
+            folder,
+            options["cameras_port"],
+            options["mail_port"],
+            settings.VAR_DIR / "demo-mail",
+            self._report_mail,
+        )
+        try:
+            reviewer, _ = demo_reviewer()
+            # The full build that follows publishes every approval at once.
+            publish_on_approval = settings.PUBLISH_ON_APPROVAL
+            settings.PUBLISH_ON_APPROVAL = False
+            # Thousands of approvals would each log a line here. The
+            # transitions stay in the database, where the admin shows them.
+            workflow_logger = logging.getLogger("govportal.publishing.workflow")
+            workflow_level = workflow_logger.level
+            workflow_logger.setLevel(logging.WARNING)
+            try:
+                report = set_up_cameras(
+                    reviewer, runtime.server.base_url, options["cameras"]
+                )
+            finally:
+                settings.PUBLISH_ON_APPROVAL = publish_on_approval
+                workflow_logger.setLevel(workflow_level)
+        except BaseException:
+            runtime.stop()
+            raise
+        self._print_camera_report(report, runtime, time.monotonic() - started)
+        return runtime
+
+    def _print_camera_report(
+        self, report: CameraSetupReport, runtime: CameraRuntime, seconds: float
+    ) -> None:
+        for imported in report.imports:
+            self.stdout.write(
+                f"cameras: {imported.source_list}: {imported.total} records, "
+                f"{imported.created} created, {sum(imported.not_publishable.values())}"
+                f" not publishable, {len(imported.rejected)} rejected"
+            )
+        if report.skipped_lists:
+            self.stdout.write(
+                f"cameras: {len(report.skipped_lists)} lists were imported by an "
+                "earlier run and are not imported again"
+            )
+        loopback = sum(report.loopback.values())
+        self.stdout.write(
+            f"cameras: {loopback} freeway cameras play from "
+            f"{runtime.server.base_url} and are published by the operator "
+            f"({report.repointed} newly pointed there, {report.restored} given "
+            "back their real address and withdrawn)"
+        )
+        for played, count in sorted(report.loopback.items()):
+            self.stdout.write(f"  {count:4d}  {played}")
+        self.stdout.write(
+            "cameras: the other imported cameras keep their real stream "
+            "addresses, which this machine cannot reach, and stay in draft, "
+            "so they are neither public nor checked"
+        )
+        self.stdout.write(
+            f"cameras: notices go to {', '.join(report.contacts)}; the demo "
+            f"mailbox on port {runtime.mailbox.port} keeps them in "
+            f"{runtime.mailbox.folder}"
+        )
+        self.stdout.write(f"cameras: set up in {seconds:.1f} s")
+
+    def _report_mail(self, subject: str, path: Path) -> None:
+        self.stdout.write(f"mail: {subject} ({path.name})")
+
     def _require_free_port(self, port: int) -> None:
         probe = socket.socket()
         try:
@@ -226,6 +342,7 @@ class Command(BaseCommand):
         office_port: int,
         sites: AgencySitesServer,
         office: "subprocess.Popen[bytes]",
+        cameras: CameraRuntime | None,
     ) -> None:
         server = threading.Thread(
             target=call_command,
@@ -235,9 +352,19 @@ class Command(BaseCommand):
         server.start()
         worker_log_path = settings.VAR_DIR / "worker.log"
         worker_log = worker_log_path.open("ab")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "govportal", "worker"],
-            env=os.environ.copy(),
+        command = [sys.executable, "-m", "govportal", "worker"]
+        environment = os.environ.copy()
+        if cameras is not None:
+            environment = cameras.worker_environment(environment)
+            # Outage cameras are good for a few minutes after this moment,
+            # so the demo shows them come up, go down and come back.
+            cameras.server.started_at = time.time()
+            # Camera checks wait on the network, so more threads keep a
+            # round of checks within its minute.
+            command += ["--workers", "4"]
+        worker = subprocess.Popen(  # noqa: S603  (fixed program and arguments)
+            command,
+            env=environment,
             stdout=worker_log,
             stderr=subprocess.STDOUT,
         )
@@ -253,13 +380,20 @@ class Command(BaseCommand):
             "  worker:        fetches due feeds every minute, rebuilds on change;\n"
             f"                 its log is {worker_log_path}\n"
             "  feed states:   .venv/bin/govportal feeds list\n"
-            "Press Ctrl-C to stop.\n"
+            + (self._camera_lines(site_port, office_port, cameras) if cameras else "")
+            + "Press Ctrl-C to stop.\n"
         )
+        watch = HealthWatch() if cameras is not None else None
         # A plain `kill` must stop the worker too, as Ctrl-C does.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        next_watch = time.monotonic() + CAMERA_WATCH_SECONDS
         try:
             while worker.poll() is None:
                 time.sleep(1)
+                if watch is not None and time.monotonic() >= next_watch:
+                    for line in watch.new_lines():
+                        self.stdout.write(line)
+                    next_watch = time.monotonic() + CAMERA_WATCH_SECONDS
         except KeyboardInterrupt:
             pass
         finally:
@@ -269,8 +403,37 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 worker.kill()
             worker_log.close()
+            if cameras is not None:
+                cameras.stop()
             _stop(office)
             sites.shutdown()
+
+    def _camera_lines(
+        self, site_port: int, office_port: int, cameras: CameraRuntime
+    ) -> str:
+        admin = f"http://127.0.0.1:{office_port}/admin/cameras"
+        lines = [
+            f"  camera server: {cameras.server.base_url}/ (demo CA in "
+            f"{cameras.server.ca_file})",
+            f"  cameras:       {admin}/camera/ (the admin's camera list)",
+        ]
+        if admin_site.is_registered(CameraHealthEvent):
+            lines.append(f"  health events: {admin}/camerahealthevent/")
+        if (settings.SITE_DIR / "cameras").is_dir():
+            lines.append(f"  camera pages:  http://127.0.0.1:{site_port}/cameras/")
+        lines += [
+            "  camera checks: every 60 s; a camera goes down after 3 failed "
+            "checks and comes\n"
+            "                 back after 2 good ones. Changes are printed below "
+            "and logged as\n"
+            "                 'camera health changed' in the worker log.",
+            f"  demo mailbox:  {cameras.mailbox.folder} (notices to agencies)",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+# Seconds between two looks for camera health changes to print.
+CAMERA_WATCH_SECONDS = 5
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
