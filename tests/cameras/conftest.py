@@ -5,7 +5,7 @@ from tests.publishing.helpers import make_agency, make_user
 
 @pytest.fixture
 def agency(db):
-    return make_agency("313020000G", "交通部高速公路局")
+    return make_agency("315050000M", "交通部臺灣區國道高速公路局")
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from .personas import BUILD_TIME
 
 pytestmark = pytest.mark.django_db
 
-FREEWAY_CODE = "313020000G"
+FREEWAY_CODE = "315050000M"
 TAIPEI_CODE = "379000000A"
 SNAPSHOT = {
     "name": "國道1號 12K+300 北向",
@@ -60,7 +60,7 @@ def people(db):
 
 @pytest.fixture
 def freeway(db):
-    return make_agency(FREEWAY_CODE, "交通部高速公路局")
+    return make_agency(FREEWAY_CODE, "交通部臺灣區國道高速公路局")
 
 
 @pytest.fixture
@@ -570,7 +570,7 @@ def test_status_page_availability(site_dir, freeway, taipei, people):
     build_site(now=BUILD_TIME)
 
     rows = status_rows(site_dir)
-    assert rows["交通部高速公路局"] == ["3", "1", "1", "1", "75%", "60%"]
+    assert rows["交通部臺灣區國道高速公路局"] == ["3", "1", "1", "1", "75%", "60%"]
     assert rows["臺北市政府"] == ["1", "0", "0", "1", "—", "—"]
     assert rows["全部機關"] == ["4", "1", "1", "2", "75%", "60%"]
     page = parse_page(site_dir, "cameras/status/index.html")
