@@ -99,6 +99,12 @@ class Command(BaseCommand):
         if not options["no_serve"]:
             self._require_free_port(options["site_port"])
         self._require_free_port(options["office_port"])
+        # Links between the public site and the office follow the chosen
+        # ports, here and in the worker and office processes started below.
+        os.environ["SITE_BASE_URL"] = f"http://127.0.0.1:{options['site_port']}"
+        os.environ["OFFICE_BASE_URL"] = f"http://127.0.0.1:{options['office_port']}"
+        settings.SITE_BASE_URL = os.environ["SITE_BASE_URL"]
+        settings.OFFICE_BASE_URL = os.environ["OFFICE_BASE_URL"]
         call_command("migrate", verbosity=0)
         if not Agency.objects.exists() or options.get("verbosity", 1) > 1:
             call_command("agencies", "import", stdout=self.stdout)
