@@ -276,3 +276,24 @@ def test_only_public_cameras_are_scheduled(agency, editor, reviewer):
 
     assert claimed == [public.pk]
     assert not CameraSchedule.objects.filter(camera=draft).exists()
+
+
+@pytest.mark.django_db
+def test_claim_moves_next_check_one_interval(agency, editor, reviewer):
+    on_time = make_camera(agency, editor, "ON-TIME", "https://cctv.example.test/a.jpg")
+    late = make_camera(agency, editor, "LATE", "https://cctv.example.test/b.jpg")
+    for camera in (on_time, late):
+        publish(camera, editor, reviewer)
+    now = timezone.now()
+    interval = check_interval()
+    CameraSchedule.objects.create(
+        camera=on_time, next_check_at=now - timedelta(seconds=5)
+    )
+    CameraSchedule.objects.create(camera=late, next_check_at=now - 3 * interval)
+
+    assert sorted(claim_due_cameras(now)) == sorted([on_time.pk, late.pk])
+
+    schedules = {s.camera_id: s for s in CameraSchedule.objects.all()}
+    assert schedules[on_time.pk].next_check_at == now - timedelta(seconds=5) + interval
+    assert schedules[late.pk].next_check_at == now + interval
+    assert schedules[on_time.pk].claimed_until > now

@@ -36,7 +36,6 @@ from govportal.lib.camcheck import (
     CheckLimits,
     CheckResult,
     check_stream,
-    frozen,
     next_state,
 )
 from govportal.lib.httpfetch import Fetcher, FetchPolicy
@@ -47,10 +46,9 @@ logger = logging.getLogger(__name__)
 # live camera on a still scene looks frozen for a while. Keep this long.
 DEFAULT_FROZEN_AFTER_SECONDS = 30 * 60
 FROZEN_PROBLEM_CODE = "frozen_frame"
-# Maximum number of stored checks read per camera to find a frozen frame.
-# NOTE: a camera checked more often than this within frozen_after has its
-# older rows in the window skipped, so a changed frame among them is missed.
-MAX_FROZEN_HISTORY = 100
+# Stored checks older than this are not read: the last observation and the
+# up/down history come from the newest checks, at most a few intervals old.
+MIN_HISTORY_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -60,8 +58,11 @@ class StreamTarget:
     camera: Camera
     kind: str
     url: str
-    # The camera's last stored check, for stale HLS playlists.
+    # The camera's last stored check that saw a frame or an HLS position,
+    # for frozen frames and stale playlists.
     previous: CheckResult | None = None
+    # Outcomes of the camera's recent stored checks, newest first.
+    recent_ok: tuple[bool, ...] = ()
     # Hosts besides the playlist's own that an HLS playlist may point at.
     allowed_hosts: frozenset[str] | None = None
 
@@ -106,51 +107,45 @@ def check_cameras(
     Cameras without a stream address or with an unknown stream kind are
     skipped and missing from the returned list. The frozen-frame rule uses
     ``limits.frozen_after`` when set, else the setting
-    ``CAMERA_FROZEN_AFTER_SECONDS``.
+    ``CAMERA_FROZEN_AFTER_SECONDS``; the checker compares each frame with the
+    camera's last stored one, whose ``unchanged_since`` carries the run.
     """
     targets = [t for t in map(stream_target, cameras) if t is not None]
     if not targets:
         return []
-    targets = _with_history(targets)
-    limits = limits or CheckLimits()
-    results = asyncio.run(_check_all(targets, policy or fetch_policy(), limits))
-    now = now or timezone.now()
-
-    frozen_after = limits.frozen_after
-    if frozen_after is None:
-        frozen_after = float(
-            getattr(
-                settings, "CAMERA_FROZEN_AFTER_SECONDS", DEFAULT_FROZEN_AFTER_SECONDS
-            )
-        )
     down_after = int(getattr(settings, "CAMERA_DOWN_AFTER", 3))
     up_after = int(getattr(settings, "CAMERA_UP_AFTER", 2))
     # next_state reads at most twice down_after results, its default window.
     history_length = max(2 * down_after, up_after)
+    limits = limits or CheckLimits()
+    if limits.frozen_after is None:
+        limits = dataclasses.replace(
+            limits,
+            frozen_after=float(
+                getattr(
+                    settings,
+                    "CAMERA_FROZEN_AFTER_SECONDS",
+                    DEFAULT_FROZEN_AFTER_SECONDS,
+                )
+            ),
+        )
+    targets = _with_history(targets, history_length, now or timezone.now())
+    results = asyncio.run(_check_all(targets, policy or fetch_policy(), limits))
+    now = now or timezone.now()
 
     outcomes: list[CameraHealth] = []
     with transaction.atomic():
-        checked = []
-        for target, result in zip(targets, results, strict=True):
-            result = _apply_frozen(target.camera, result, now, frozen_after, limits)
-            checked.append((target.camera, result))
         CameraCheck.objects.bulk_create(
-            _check_row(camera, result) for camera, result in checked
+            _check_row(target.camera, result)
+            for target, result in zip(targets, results, strict=True)
         )
-        for target, (camera, result) in zip(targets, checked, strict=True):
+        for target, result in zip(targets, results, strict=True):
+            recent = [*reversed(target.recent_ok[: history_length - 1]), result.ok]
             outcomes.append(
-                _update_state(
-                    camera,
-                    target.host,
-                    result,
-                    now,
-                    down_after,
-                    up_after,
-                    history_length,
-                )
+                _update_state(target, result, now, down_after, up_after, recent)
             )
         CameraSchedule.objects.filter(
-            camera_id__in=[camera.pk for camera, _ in checked]
+            camera_id__in=[target.camera.pk for target in targets]
         ).update(claimed_until=None)
     return outcomes
 
@@ -199,20 +194,31 @@ def public_camera_fingerprint() -> dict[str, str | int]:
     }
 
 
-def _with_history(targets: list[StreamTarget]) -> list[StreamTarget]:
-    """Add each camera's last check and its agency's approved hosts."""
-    camera_ids = [target.camera.pk for target in targets]
-    latest: dict[int, CameraCheck] = {}
-    # One query per batch: the newest check of each camera, found as the
-    # newest row id, which grows with time within a camera.
-    newest_ids = (
-        CameraCheck.objects.filter(camera_id__in=camera_ids)
-        .values("camera_id")
-        .annotate(newest=models.Max("id"))
-        .values_list("newest", flat=True)
+def _with_history(
+    targets: list[StreamTarget], history_length: int, now: datetime
+) -> list[StreamTarget]:
+    """Add each camera's recent checks and its agency's approved hosts.
+
+    One query reads the batch's checks of the last few intervals, newest
+    first, which holds both the last observation and the up/down history.
+    """
+    interval = timedelta(
+        seconds=float(getattr(settings, "CAMERA_CHECK_INTERVAL_SECONDS", 300))
     )
-    for check in CameraCheck.objects.filter(id__in=list(newest_ids)):
-        latest[check.camera_id] = check
+    window = max(interval * (history_length + 2), MIN_HISTORY_WINDOW)
+    camera_ids = [target.camera.pk for target in targets]
+    recent: dict[int, list[bool]] = {pk: [] for pk in camera_ids}
+    previous: dict[int, CameraCheck] = {}
+    rows = CameraCheck.objects.filter(
+        camera_id__in=camera_ids, checked_at__gte=now - window
+    ).order_by("camera_id", "-checked_at", "-id")
+    for check in rows:
+        outcomes = recent[check.camera_id]
+        if len(outcomes) < history_length:
+            outcomes.append(check.ok)
+        observed = check.fingerprint or check.media_sequence is not None
+        if observed and check.camera_id not in previous:
+            previous[check.camera_id] = check
     agency_ids = {target.camera.agency_id for target in targets}
     hosts: dict[int, set[str]] = {agency_id: set() for agency_id in agency_ids}
     for agency_id, host in ApprovedStreamHost.objects.filter(
@@ -222,7 +228,8 @@ def _with_history(targets: list[StreamTarget]) -> list[StreamTarget]:
     return [
         dataclasses.replace(
             target,
-            previous=_as_result(latest.get(target.camera.pk)),
+            previous=_as_result(previous.get(target.camera.pk)),
+            recent_ok=tuple(recent[target.camera.pk]),
             allowed_hosts=frozenset(hosts[target.camera.agency_id]),
         )
         for target in targets
@@ -245,45 +252,6 @@ def _as_result(check: CameraCheck | None) -> CheckResult | None:
     )
 
 
-def _apply_frozen(
-    camera: Camera,
-    result: CheckResult,
-    now: datetime,
-    frozen_after: float,
-    limits: CheckLimits,
-) -> CheckResult:
-    """Return ``result`` as a frozen_frame failure when the frame stopped changing."""
-    if not result.ok or result.fingerprint is None:
-        return result
-    # The run can only reach frozen_after with observations from that window
-    # and the one just before it, so older rows are not read.
-    since = now - timedelta(seconds=frozen_after)
-    history: list[tuple[datetime, str | None]] = list(
-        CameraCheck.objects.filter(camera=camera, checked_at__gte=since)
-        .exclude(fingerprint="")
-        .order_by("-checked_at")
-        .values_list("checked_at", "fingerprint")[:MAX_FROZEN_HISTORY]
-    )
-    before = (
-        CameraCheck.objects.filter(camera=camera, checked_at__lt=since)
-        .exclude(fingerprint="")
-        .order_by("-checked_at")
-        .values_list("checked_at", "fingerprint")
-        .first()
-    )
-    if before is not None:
-        history.append(before)
-    history.append((result.checked_at, result.fingerprint))
-    if not frozen(history, now, frozen_after, max_distance=limits.frozen_max_distance):
-        return result
-    return dataclasses.replace(
-        result,
-        ok=False,
-        problem_code=FROZEN_PROBLEM_CODE,
-        detail=f"the frame has not changed for {frozen_after:g} s or more",
-    )
-
-
 def _check_row(camera: Camera, result: CheckResult) -> CameraCheck:
     return CameraCheck(
         camera=camera,
@@ -300,20 +268,16 @@ def _check_row(camera: Camera, result: CheckResult) -> CameraCheck:
 
 
 def _update_state(
-    camera: Camera,
-    host: str,
+    target: StreamTarget,
     result: CheckResult,
     now: datetime,
     down_after: int,
     up_after: int,
-    history_length: int,
+    recent: list[bool],
 ) -> CameraHealth:
-    recent = list(
-        CameraCheck.objects.filter(camera=camera)
-        .order_by("-checked_at", "-id")
-        .values_list("ok", flat=True)[:history_length]
-    )
-    recent.reverse()
+    """Decide the camera's state from ``recent`` outcomes, oldest first."""
+    camera = target.camera
+    host = target.host
     previous_state = camera.health_state
     transition = next_state(
         previous_state, recent, down_after=down_after, up_after=up_after

@@ -1,10 +1,11 @@
 """Background camera checks: a scheduler claims due cameras and queues batches."""
 
 import logging
+import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.tasks import task
 from django.utils import timezone
 from huey import crontab
@@ -99,29 +100,37 @@ def claim_due_cameras(now: datetime, limit: int = 5000) -> list[int]:
     A claim also moves the camera's next check one interval on from its
     previous due time, which keeps the spread of schedule_new_cameras. A
     camera more than one interval late is next due one interval from now.
+    One UPDATE claims the whole set: it marks the rows with a claim time of
+    its own, and only rows still unclaimed when it runs match it.
     """
     interval = check_interval()
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     due = CameraSchedule.objects.filter(
         next_check_at__lte=now, camera__in=monitored_cameras()
-    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-    claimed: list[int] = []
-    until = now + timedelta(seconds=CLAIM_SECONDS)
-    rows = due.order_by("next_check_at").values_list(
-        "camera_id", "next_check_at", "claimed_until"
-    )[:limit]
-    for camera_id, next_check_at, claimed_until in rows:
-        following = next_check_at + interval
-        if following <= now:
-            following = now + interval
-        # The conditional update is the claim: it fails if another worker won.
-        won = CameraSchedule.objects.filter(
-            camera_id=camera_id,
-            next_check_at=next_check_at,
-            claimed_until=claimed_until,
-        ).update(claimed_until=until, next_check_at=following)
-        if won:
-            claimed.append(camera_id)
-    return claimed
+    ).filter(unclaimed)
+    due_ids = list(
+        due.order_by("next_check_at").values_list("camera_id", flat=True)[:limit]
+    )
+    if not due_ids:
+        return []
+    # The microseconds make this claim's mark differ from a concurrent one's.
+    mark = now + timedelta(
+        seconds=CLAIM_SECONDS, microseconds=secrets.randbelow(1_000_000)
+    )
+    CameraSchedule.objects.filter(camera_id__in=due_ids, next_check_at__lte=now).filter(
+        unclaimed
+    ).update(
+        claimed_until=mark,
+        next_check_at=Case(
+            When(next_check_at__lte=now - interval, then=Value(now + interval)),
+            default=F("next_check_at") + interval,
+        ),
+    )
+    return list(
+        CameraSchedule.objects.filter(camera_id__in=due_ids, claimed_until=mark)
+        .order_by("next_check_at")
+        .values_list("camera_id", flat=True)
+    )
 
 
 def queue_due_cameras() -> int:
