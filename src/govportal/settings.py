@@ -227,6 +227,10 @@ CAMERA_DOWN_AFTER = env_int("GOVPORTAL_CAMERA_DOWN_AFTER", 3)
 CAMERA_UP_AFTER = env_int("GOVPORTAL_CAMERA_UP_AFTER", 2)
 CAMERA_FROZEN_AFTER_SECONDS = env_int("GOVPORTAL_CAMERA_FROZEN_AFTER", 30 * 60)
 CAMERA_NOTICE_DELAY_SECONDS = env_int("GOVPORTAL_CAMERA_NOTICE_DELAY", 300)
+# Checks of one batch open at most this many connections to one host at a
+# time. One agency host often serves all of its cameras (the Freeway Bureau's
+# about 1,900), so the feed fetcher's limit of 4 would make a round too slow.
+CAMERA_PER_HOST_LIMIT = env_int("GOVPORTAL_CAMERA_PER_HOST_LIMIT", 16)
 # This many cameras of one host down within one check interval are one incident.
 CAMERA_HOST_OUTAGE_MIN = env_int("GOVPORTAL_CAMERA_HOST_OUTAGE_MIN", 3)
 # Checks are kept this long for the status page's 30-day availability.

@@ -130,7 +130,10 @@ def check_cameras(
             ),
         )
     targets = _with_history(targets, history_length, now or timezone.now())
-    results = asyncio.run(_check_all(targets, policy or fetch_policy(), limits))
+    policy = policy or fetch_policy(
+        per_host_limit=int(getattr(settings, "CAMERA_PER_HOST_LIMIT", 16))
+    )
+    results = asyncio.run(_check_all(targets, policy, limits))
     now = now or timezone.now()
 
     outcomes: list[CameraHealth] = []
