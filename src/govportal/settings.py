@@ -233,8 +233,12 @@ CAMERA_NOTICE_DELAY_SECONDS = env_int("GOVPORTAL_CAMERA_NOTICE_DELAY", 300)
 CAMERA_PER_HOST_LIMIT = env_int("GOVPORTAL_CAMERA_PER_HOST_LIMIT", 16)
 # This many cameras of one host down within one check interval are one incident.
 CAMERA_HOST_OUTAGE_MIN = env_int("GOVPORTAL_CAMERA_HOST_OUTAGE_MIN", 3)
-# Checks are kept this long for the status page's 30-day availability.
-CAMERA_CHECK_RETENTION_DAYS = env_int("GOVPORTAL_CAMERA_CHECK_RETENTION_DAYS", 35)
+# Single checks are kept this long for the admin; their sums per camera and
+# day, which the status page reads, are kept longer.
+CAMERA_CHECK_RETENTION_DAYS = env_int("GOVPORTAL_CAMERA_CHECK_RETENTION_DAYS", 14)
+CAMERA_DAILY_STATS_RETENTION_DAYS = env_int(
+    "GOVPORTAL_CAMERA_DAILY_STATS_RETENTION_DAYS", 400
+)
 
 LOGGING = {
     "version": 1,

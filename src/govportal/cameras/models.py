@@ -374,11 +374,40 @@ class CameraCheck(models.Model):
         indexes = [
             models.Index(
                 fields=["camera", "-checked_at"], name="camera_check_camera_time"
-            )
+            ),
+            # Today's availability and the nightly roll-up and purge.
+            models.Index(fields=["checked_at"], name="camera_check_time"),
         ]
 
     def __str__(self) -> str:
         return f"{self.camera_id} {self.checked_at.isoformat()}"
+
+
+class CameraDailyStats(models.Model):
+    """A camera's checks of one local day, summed for the status page."""
+
+    camera = models.ForeignKey(
+        Camera,
+        verbose_name=_("camera"),
+        on_delete=models.CASCADE,
+        related_name="daily_stats",
+    )
+    day = models.DateField(_("day"))
+    checks = models.PositiveIntegerField(_("checks"))
+    ok_checks = models.PositiveIntegerField(_("OK checks"))
+
+    class Meta:
+        verbose_name = _("camera daily statistics")
+        verbose_name_plural = _("camera daily statistics")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["camera", "day"], name="camera_daily_stats_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="camera_daily_stats_day")]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} {self.day.isoformat()}"
 
 
 class CameraHealthEvent(models.Model):

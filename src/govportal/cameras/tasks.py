@@ -11,8 +11,14 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
+from govportal.cameras.availability import ensure_rollups
 from govportal.cameras.health import check_cameras
-from govportal.cameras.models import Camera, CameraCheck, CameraSchedule
+from govportal.cameras.models import (
+    Camera,
+    CameraCheck,
+    CameraDailyStats,
+    CameraSchedule,
+)
 from govportal.cameras.notices import send_pending_notices
 from govportal.lib.camcheck import schedule_offsets
 
@@ -164,15 +170,27 @@ def send_camera_notices() -> None:
 
 
 def purge_old_checks(now: datetime | None = None) -> int:
-    """Delete checks older than CAMERA_CHECK_RETENTION_DAYS; return how many."""
-    days = int(getattr(settings, "CAMERA_CHECK_RETENTION_DAYS", 35))
-    cutoff = (now or timezone.now()) - timedelta(days=days)
-    deleted, _ = CameraCheck.objects.filter(checked_at__lt=cutoff).delete()
+    """Delete checks older than CAMERA_CHECK_RETENTION_DAYS; return how many.
+
+    Their sums per day stay in CameraDailyStats, which is kept
+    CAMERA_DAILY_STATS_RETENTION_DAYS.
+    """
+    now = now or timezone.now()
+    days = int(getattr(settings, "CAMERA_CHECK_RETENTION_DAYS", 14))
+    deleted, _ = CameraCheck.objects.filter(
+        checked_at__lt=now - timedelta(days=days)
+    ).delete()
+    stats_days = int(getattr(settings, "CAMERA_DAILY_STATS_RETENTION_DAYS", 400))
+    CameraDailyStats.objects.filter(
+        day__lt=(now - timedelta(days=stats_days)).date()
+    ).delete()
     return deleted
 
 
 @db_periodic_task(crontab(minute="17", hour="3"))
 @lock_task("camera-check-purge")
 def purge_camera_checks() -> None:
+    # Yesterday's sums are stored before any check could be purged.
+    ensure_rollups(timezone.now())
     deleted = purge_old_checks()
     logger.info("camera checks purged count=%d", deleted)

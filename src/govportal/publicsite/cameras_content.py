@@ -5,19 +5,21 @@ its published snapshot names a known stream kind and a stream URL
 (``PUBLIC_CAMERAS``). Only the published snapshot is read, so an edit waiting
 for review never reaches the public. One query loads the cameras with their
 agency, snapshot and last check time, and one loads the approved stream
-hosts. Each availability window takes one aggregate query, so the number of
-queries does not grow with the number of cameras.
+hosts. Each availability window takes two aggregate queries (rolled-up days
+and today, see ``govportal.cameras.availability``), so the number of queries
+does not grow with the number of cameras.
 """
 
 import logging
 import math
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
+from govportal.cameras.availability import availability_by_agency, ensure_rollups
 from govportal.cameras.models import (
     ApprovedStreamHost,
     Camera,
@@ -257,30 +259,17 @@ def _agency_statuses(
             status.down += 1
         else:
             status.unknown += 1
+    ensure_rollups(now)
+    public = Camera.objects.filter(PUBLIC_CAMERAS)
     for days in AVAILABILITY_WINDOWS_DAYS:
         for status in statuses.values():
             status.availability[days] = Availability()
-        for agency_id, checks, ok in _availability_rows(now, days):
+        for agency_id, (checks, ok) in availability_by_agency(
+            public, now, days
+        ).items():
             status = statuses.get(agency_id)
             if status is not None:
                 status.availability[days] = Availability(checks=checks, ok=ok)
     return sorted(
         statuses.values(), key=lambda status: (status.agency_name, status.agency_key)
     )
-
-
-def _availability_rows(now: datetime, days: int) -> list[tuple[int, int, int]]:
-    """Return (agency id, checks, OK checks) of public cameras in the window."""
-    public_ids = Camera.objects.filter(PUBLIC_CAMERAS).values("pk")
-    rows = (
-        CameraCheck.objects.filter(
-            camera_id__in=public_ids,
-            checked_at__gt=now - timedelta(days=days),
-            checked_at__lte=now,
-        )
-        .values("camera__agency_id")
-        .annotate(checks=Count("pk"), ok=Count("pk", filter=Q(ok=True)))
-        .order_by("camera__agency_id")
-        .values_list("camera__agency_id", "checks", "ok")
-    )
-    return list(rows)
