@@ -30,7 +30,7 @@ from govportal.lib.camcheck import CheckLimits
 from govportal.publishing.workflow import create_draft, withdraw
 from tests.camcheck import jpeg_bytes
 from tests.publishing.helpers import publish
-from tests.support.fixture_server import Response
+from tests.support.fixture_server import Response, never_answer
 
 JPEG_HEADERS = {"Content-Type": "image/jpeg"}
 FAST_LIMITS = CheckLimits(deadline=4.0, frame_timeout=1.5)
@@ -297,3 +297,35 @@ def test_claim_moves_next_check_one_interval(agency, editor, reviewer):
     assert schedules[on_time.pk].next_check_at == now - timedelta(seconds=5) + interval
     assert schedules[late.pk].next_check_at == now + interval
     assert schedules[on_time.pk].claimed_until > now
+
+
+@pytest.mark.django_db
+def test_hanging_cameras_do_not_time_out_good_ones(
+    loopback, fixture_server, agency, editor
+):
+    loopback.CAMERA_PER_HOST_LIMIT = 2
+    cameras = []
+    for index in range(3):
+        fixture_server.route(f"/hang{index}.jpg", never_answer())
+        cameras.append(
+            make_camera(
+                agency, editor, f"HANG{index}", fixture_server.url(f"/hang{index}.jpg")
+            )
+        )
+    for index in range(5):
+        fixture_server.route(f"/good{index}.jpg", good_frame(index))
+        cameras.append(
+            make_camera(
+                agency, editor, f"GOOD{index}", fixture_server.url(f"/good{index}.jpg")
+            )
+        )
+
+    outcomes = check_cameras(
+        cameras, limits=CheckLimits(deadline=1.0, frame_timeout=0.5)
+    )
+
+    results = {o.camera_id: o.result for o in outcomes}
+    for camera in cameras[:3]:
+        assert results[camera.pk].problem_code == "timeout"
+    for camera in cameras[3:]:
+        assert results[camera.pk].ok, results[camera.pk].detail

@@ -156,20 +156,29 @@ def check_cameras(
 async def _check_all(
     targets: list[StreamTarget], policy: FetchPolicy, limits: CheckLimits
 ) -> list[CheckResult]:
-    async with Fetcher(policy) as fetcher:
-        return await asyncio.gather(
-            *(
-                check_stream(
-                    target.kind,
-                    target.url,
-                    fetcher_or_policy=fetcher,
-                    limits=limits,
-                    previous=target.previous,
-                    allowed_hosts=target.allowed_hosts,
-                )
-                for target in targets
+    """Check every target, at most ``policy.per_host_limit`` at a time per host.
+
+    A check's time limit starts when it gets its turn on the host, so
+    cameras that never answer delay the other cameras of their host but do
+    not make them time out.
+    """
+    turns: dict[str, asyncio.Semaphore] = {}
+    for target in targets:
+        turns.setdefault(target.host, asyncio.Semaphore(policy.per_host_limit))
+
+    async def check(target: StreamTarget, fetcher: Fetcher) -> CheckResult:
+        async with turns[target.host]:
+            return await check_stream(
+                target.kind,
+                target.url,
+                fetcher_or_policy=fetcher,
+                limits=limits,
+                previous=target.previous,
+                allowed_hosts=target.allowed_hosts,
             )
-        )
+
+    async with Fetcher(policy) as fetcher:
+        return await asyncio.gather(*(check(target, fetcher) for target in targets))
 
 
 def public_camera_fingerprint() -> dict[str, str | int]:
