@@ -262,10 +262,12 @@ def test_only_public_cameras_are_scheduled(agency, editor, reviewer):
     draft = make_camera(agency, editor, "DRAFT", "https://cctv.example.test/d.jpg")
     public = make_camera(agency, editor, "PUBLIC", "https://cctv.example.test/p.jpg")
     publish(public, editor, reviewer)
-    broken = make_camera(agency, editor, "BROKEN", "https://cctv.example.test/b.jpg")
-    publish(broken, editor, reviewer)
-    broken.stream_problem = "plain http"
-    broken.save(update_fields=["stream_problem"])
+    # A newer revision with a problem waits for review; the approved one
+    # stays public and checked.
+    pending = make_camera(agency, editor, "PENDING", "https://cctv.example.test/b.jpg")
+    publish(pending, editor, reviewer)
+    pending.stream_problem = "stream not https"
+    pending.save(update_fields=["stream_problem"])
     withdrawn = make_camera(agency, editor, "GONE", "https://cctv.example.test/g.jpg")
     publish(withdrawn, editor, reviewer)
     now = timezone.now()
@@ -274,7 +276,7 @@ def test_only_public_cameras_are_scheduled(agency, editor, reviewer):
 
     claimed = claim_due_cameras(now + check_interval())
 
-    assert claimed == [public.pk]
+    assert sorted(claimed) == sorted([public.pk, pending.pk])
     assert not CameraSchedule.objects.filter(camera=draft).exists()
 
 

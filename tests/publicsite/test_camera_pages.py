@@ -28,6 +28,7 @@ from govportal.publicsite.render import (
     content_security_policy_with,
 )
 from govportal.publishing import workflow
+from govportal.publishing.errors import NotPublishableError
 from tests.publishing.helpers import make_agency, make_user, publish
 
 from .conftest import parse_page, read_text, request, running_server
@@ -134,9 +135,12 @@ def test_pages_only_for_public_cameras(site_dir, freeway, people):
         freeway,
         people,
         "C-BLOCKED",
-        stream_url="https://cctv.freeway.example.gov.tw/blocked.jpg",
+        publish_it=False,
+        stream_url="http://cctv.freeway.example.gov.tw/blocked.jpg",
     )
     Camera.objects.filter(pk=blocked.pk).update(stream_problem="stream not https")
+    with pytest.raises(NotPublishableError, match="stream not https"):
+        publish(blocked, *people)
     no_stream = make_camera(freeway, people, "C-NONE", stream_url="", stream_kind="")
 
     build_site(now=BUILD_TIME)
@@ -692,3 +696,18 @@ def test_build_query_count_constant(site_dir, freeway, taipei, people):
 
     assert Camera.objects.count() == 14
     assert many == few
+
+
+def test_problem_in_newer_revision_keeps_published_camera(site_dir, freeway, people):
+    """A re-import with a plain-http stream waits for review; the site keeps
+    showing the approved stream."""
+    camera = make_camera(freeway, people, "C-KEEP")
+    snapshot = {**SNAPSHOT, "stream_url": "http://cctv.freeway.example.gov.tw/x.jpg"}
+    workflow.edit(camera, snapshot, people[0])
+    Camera.objects.filter(pk=camera.pk).update(stream_problem="stream not https")
+
+    build_site(now=BUILD_TIME)
+
+    page = read_text(site_dir, page_path(camera))
+    assert SNAPSHOT["stream_url"] in page
+    assert "http://cctv.freeway.example.gov.tw/x.jpg" not in all_build_text(site_dir)

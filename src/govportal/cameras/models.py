@@ -171,7 +171,10 @@ class Camera(Publishable):
         _("stream problem"),
         max_length=300,
         blank=True,
-        help_text=_("Why the stream cannot be shown publicly. Empty when it can."),
+        help_text=_(
+            "Why the current revision's stream cannot be shown publicly, which "
+            "blocks its approval. Empty when it can."
+        ),
     )
     stream_warnings = models.JSONField(
         _("stream warnings"),
@@ -212,8 +215,15 @@ class Camera(Publishable):
 
     @property
     def is_publishable(self) -> bool:
-        """Whether the stream may be shown publicly, as of the last import or edit."""
+        """Whether the current revision's stream may be shown, so approved."""
         return not self.stream_problem
+
+    def approval_blocker(self) -> str:
+        # The published revision passed this check when it was approved, so
+        # a problem of a newer revision does not take it off the site.
+        if not self.stream_problem:
+            return ""
+        return self.stream_problem.rstrip(".") + "."
 
     @property
     def name(self) -> str:

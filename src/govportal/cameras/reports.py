@@ -26,9 +26,7 @@ MAX_DESCRIPTION = 1000
 
 def public_cameras():
     """Cameras that the public site shows or names: the ones a visitor can report."""
-    return Camera.objects.filter(published_revision__isnull=False).exclude(
-        stream_problem__gt=""
-    )
+    return Camera.objects.filter(published_revision__isnull=False)
 
 
 def clean_description(text: str) -> str:

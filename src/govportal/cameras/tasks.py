@@ -66,11 +66,11 @@ def check_cameras_task(camera_ids: list[int]) -> dict[str, int]:
 def monitored_cameras() -> QuerySet[Camera]:
     """Cameras checked on schedule: the ones the public site shows or hides.
 
-    A camera in draft or review, withdrawn, or with a stream that cannot be
-    published is not checked on schedule; ``govportal cameras check`` checks
-    any camera on demand.
+    A camera never approved or withdrawn is not checked on schedule;
+    ``govportal cameras check`` checks any camera on demand. A published
+    camera stays checked while a newer revision waits for review.
     """
-    return Camera.objects.filter(published_revision__isnull=False, stream_problem="")
+    return Camera.objects.filter(published_revision__isnull=False)
 
 
 def schedule_new_cameras(now: datetime) -> int:

@@ -1,13 +1,14 @@
 """Loading of the public cameras and their availability for the camera pages.
 
-A camera is public when it has a published revision, no stream problem, and
-its published snapshot names a known stream kind and a stream URL
-(``PUBLIC_CAMERAS``). Only the published snapshot is read, so an edit waiting
-for review never reaches the public. One query loads the cameras with their
-agency, snapshot and last check time, and one loads the approved stream
-hosts. Each availability window takes two aggregate queries (rolled-up days
-and today, see ``govportal.cameras.availability``), so the number of queries
-does not grow with the number of cameras.
+A camera is public when it has a published revision (approval checks its
+stream, see ``Camera.approval_blocker``) and its published snapshot names a
+known stream kind and a stream URL (``PUBLIC_CAMERAS``). Only the published
+snapshot is read, so an edit waiting for review never reaches the public.
+One query loads the cameras with their agency, snapshot and last check
+time, and one loads the approved stream hosts. Each availability window
+takes two aggregate queries (rolled-up days and today, see
+``govportal.cameras.availability``), so the number of queries does not grow
+with the number of cameras.
 """
 
 import logging
@@ -36,7 +37,7 @@ AVAILABILITY_WINDOWS_DAYS = (7, 30)
 # The filter of public cameras, for the camera query and the availability
 # queries alike, so both count the same cameras.
 PUBLIC_CAMERAS = (
-    Q(published_revision__isnull=False, stream_problem="")
+    Q(published_revision__isnull=False)
     & Q(published_revision__snapshot__stream_kind__in=StreamKind.values)
     & Q(published_revision__snapshot__has_key="stream_url")
     & ~Q(published_revision__snapshot__stream_url="")

@@ -83,3 +83,11 @@ class ConcurrentChangeError(PublishingError):
         "%(item)s changed while the %(action)s was being saved. Reload the "
         "item and try again."
     )
+
+
+class NotPublishableError(PublishingError):
+    code = "not_publishable"
+    template = _(
+        "Cannot approve revision %(revision)s of %(item)s: %(problem)s Correct "
+        "it and submit it again."
+    )

@@ -80,6 +80,15 @@ class Publishable(models.Model):
         """Name the item in error messages and the history."""
         return f"{self._meta.verbose_name} #{self.pk}"
 
+    def approval_blocker(self) -> str:
+        """Return why the current revision cannot be approved, or "" when it can.
+
+        Types whose content can be stored but not shown (a camera with a
+        plain-http stream, say) name the problem here; the workflow refuses
+        the approval with it.
+        """
+        return ""
+
     def public_snapshot(self) -> dict[str, Any] | None:
         """Return the content shown to the public, or None while nothing is public."""
         if self.published_revision is None:

@@ -21,6 +21,7 @@ from govportal.publishing.errors import (
     ConcurrentChangeError,
     FourEyesError,
     InvalidTransitionError,
+    NotPublishableError,
     ReasonRequiredError,
     ReviewPermissionError,
     StaleRevisionError,
@@ -163,6 +164,14 @@ def _move(
         target = _target_state(locked, action)
         if action in DECISIONS:
             _check_four_eyes(locked, revision, action, actor)
+        if action == Action.APPROVE:
+            problem = locked.approval_blocker()
+            if problem:
+                raise NotPublishableError(
+                    revision=revision.number,
+                    item=item.publishing_label(),
+                    problem=problem,
+                )
         now = timezone.now()
         changes = _state_changes(action, target, revision, now)
         _update(locked, action, changes, now)
