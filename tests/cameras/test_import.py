@@ -54,9 +54,10 @@ def as_json(*records):
 @pytest.mark.parametrize(
     ("path", "total", "created", "rejected", "not_publishable"),
     [
-        (TDX, 1911, 1892, 19, 0),
+        # Nothing is publishable before the agency approves its stream hosts.
+        (TDX, 1911, 1892, 19, 1892),
         (V11, 1846, 1822, 24, 1822),
-        (KAOHSIUNG, 580, 577, 3, 525),
+        (KAOHSIUNG, 580, 577, 3, 577),
         (TAIPEI, 416, 416, 0, 416),
     ],
 )
@@ -85,6 +86,8 @@ def test_real_list_imports_twice(
 
 
 def test_tdx_camera_content(agency, editor):
+    for host in ("cctvn", "cctvc", "cctvs", "cctvn5"):
+        ApprovedStreamHost.objects.create(agency=agency, host=f"{host}.freeway.gov.tw")
     run_import(TDX, agency, editor)
 
     camera = Camera.objects.get(source_id="CCTV-N1-S-0.000-M")
@@ -155,6 +158,9 @@ def test_approving_hosts_makes_cameras_publishable(agency, editor):
     for number in range(4, 8):
         host = f"cctv-ss{number:02}.thb.gov.tw"
         ApprovedStreamHost.objects.create(agency=agency, host=host)
+    # The freeway cameras in Kaohsiung's list stream from the Freeway
+    # Bureau's host, which Kaohsiung has to be allowed to show as well.
+    ApprovedStreamHost.objects.create(agency=agency, host="cctvs.freeway.gov.tw")
 
     report = run_import(KAOHSIUNG, agency, editor)
 
@@ -312,7 +318,8 @@ def test_command_prints_summary(agency, editor):
 
     text = output.getvalue()
     assert "580 records, 577 created, 0 updated, 0 unchanged, 3 rejected" in text
-    assert "525\tstream host not approved" in text
+    assert "555\tstream host not approved; snapshot host not approved" in text
+    assert "22\tstream host not approved\n" in text
     assert "record 118\tC000035" in text
 
 
@@ -372,3 +379,21 @@ def test_admin_form_requires_approved_host(agency, editor):
 
     assert not form.is_valid()
     assert "not approved" in form.errors["stream_url"][0]
+
+
+@pytest.mark.parametrize("kind", ["mjpeg", "jpeg_snapshot", "hls", "embed_page"])
+def test_admin_form_requires_approved_host_for_every_kind(agency, editor, kind):
+    ApprovedStreamHost.objects.create(agency=agency, host="cctv1.kctmc.nat.gov.tw")
+    run_import(as_json(kaohsiung_record()), agency, editor)
+    camera = Camera.objects.get()
+    data = {"stream_kind": kind, "stream_url": "https://evil.example/live"}
+
+    form = CameraStreamForm(data=data, instance=camera)
+
+    assert not form.is_valid()
+    assert (
+        "'evil.example' of 'https://evil.example/live' is not approved"
+        in (form.errors["stream_url"][0])
+    )
+    approved = {"stream_kind": kind, "stream_url": "https://cctv1.kctmc.nat.gov.tw/a"}
+    assert CameraStreamForm(data=approved, instance=camera).is_valid()

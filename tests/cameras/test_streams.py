@@ -57,7 +57,7 @@ def test_unapproved_host_rejected():
     assert "'evil.test'" in caught.value.message
 
 
-def test_host_list_ignored_for_streams():
+def test_no_host_list_skips_host_check():
     check = validate_stream_url("https://evil.test/video.mjpg", approved_hosts=None)
 
     assert check.host == "evil.test"

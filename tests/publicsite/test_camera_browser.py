@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from govportal.cameras.health import check_cameras
-from govportal.cameras.models import Camera, HealthState, StreamKind
+from govportal.cameras.models import ApprovedStreamHost, Camera, HealthState, StreamKind
 from govportal.feeds.ingest import fetch_policy
 from govportal.lib.camcheck import CheckLimits
 from govportal.publicsite.build import build_site
@@ -112,6 +112,7 @@ def camera_site(site_dir, settings, tmp_path) -> Iterator[CameraSite]:
     settings.FETCH_EXTRA_CA_BUNDLE = str(root_file)
     editor, reviewer = make_user("editor"), make_user("reviewer", reviewer=True)
     agency = make_agency(AGENCY_CODE, "臺北市政府")
+    ApprovedStreamHost.objects.create(agency=agency, host="127.0.0.1")
     player = CameraPlayer()
 
     with https_fixture_server(chain.chain_pem, chain.key_pem) as server:

@@ -61,7 +61,10 @@ def people(db):
 
 @pytest.fixture
 def freeway(db):
-    return make_agency(FREEWAY_CODE, "交通部臺灣區國道高速公路局")
+    agency = make_agency(FREEWAY_CODE, "交通部臺灣區國道高速公路局")
+    for host in ("cctv.freeway.example.gov.tw", "video.example.gov.tw"):
+        ApprovedStreamHost.objects.create(agency=agency, host=host)
+    return agency
 
 
 @pytest.fixture
@@ -711,3 +714,13 @@ def test_problem_in_newer_revision_keeps_published_camera(site_dir, freeway, peo
     page = read_text(site_dir, page_path(camera))
     assert SNAPSHOT["stream_url"] in page
     assert "http://cctv.freeway.example.gov.tw/x.jpg" not in all_build_text(site_dir)
+
+
+def test_picture_from_unapproved_host_not_shown(site_dir, freeway, people):
+    camera = make_camera(
+        freeway, people, "C-ELSEWHERE", stream_url="https://elsewhere.example/1.jpg"
+    )
+    build_site(now=BUILD_TIME)
+    page = read_text(site_dir, page_path(camera))
+    assert "elsewhere.example" not in page
+    assert "本站目前無法顯示這支監視器的影像。" in page

@@ -66,15 +66,13 @@ class CameraStreamForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        approved = None
-        if cleaned.get("stream_kind") == StreamKind.EMBED_PAGE:
-            approved = set(
-                ApprovedStreamHost.objects.filter(
-                    agency_id=self.instance.agency_id
-                ).values_list("host", flat=True)
-            )
+        approved = set(
+            ApprovedStreamHost.objects.filter(
+                agency_id=self.instance.agency_id
+            ).values_list("host", flat=True)
+        )
         self.stream_warnings = []
-        for name, hosts in (("stream_url", approved), ("snapshot_url", None)):
+        for name, hosts in (("stream_url", approved), ("snapshot_url", approved)):
             value = cleaned.get(name)
             if not value:
                 continue

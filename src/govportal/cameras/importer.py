@@ -17,11 +17,12 @@ from typing import Any
 from django.db import transaction
 
 from govportal.agencies.models import Agency
-from govportal.cameras.models import ApprovedStreamHost, Camera, StreamKind
+from govportal.cameras.models import ApprovedStreamHost, Camera
 from govportal.cameras.sources import CameraList, SourceCamera, read_camera_list
 from govportal.cameras.streams import (
     FIXABLE_CODES,
     StreamURLError,
+    secret_warnings,
     validate_stream_url,
 )
 from govportal.feeds.ingest import fetch_policy
@@ -156,17 +157,13 @@ def prepare_camera(source: SourceCamera, approved: Collection[str]) -> PreparedC
     latitude, longitude = _coordinates(source)
     problems: list[str] = []
     warnings: list[str] = []
-    stream_url = _checked_url(
-        source.stream_url,
-        "stream",
-        approved if source.stream_kind == StreamKind.EMBED_PAGE else None,
-        problems,
-        warnings,
-    )
+    # Every picture the public page loads comes from a host the agency
+    # approved, whatever the kind of stream.
+    stream_url = _checked_url(source.stream_url, "stream", approved, problems, warnings)
     snapshot_url = ""
     if source.snapshot_url:
         snapshot_url = _checked_url(
-            source.snapshot_url, "snapshot", None, problems, warnings
+            source.snapshot_url, "snapshot", approved, problems, warnings
         )
     snapshot = {
         "name": source.name or source.source_id,
@@ -228,6 +225,7 @@ def _checked_url(
             return ""
         if exc.code in FIXABLE_CODES:
             problems.append(PROBLEM_TEXT[exc.code].replace("stream", role, 1))
+            warnings.extend(secret_warnings(url))
             return url
         raise RecordRejected(f"invalid {role} address: {exc.message}") from None
     warnings.extend(check.warnings)

@@ -2,11 +2,11 @@
 
 The public page embeds these URLs in ``src`` attributes, so a URL must be
 an absolute ``https`` URL without credentials or characters that could end
-the attribute, and an embedded page must come from a host the agency has
-approved. ``validate_stream_url`` is the one check for the importer and the
-admin. It raises ``StreamURLError`` for an unusable URL and returns warnings
-for query parameters that look like secrets, because the public page would
-show them to everyone.
+the attribute, and it must come from a host the agency has approved.
+``validate_stream_url`` is the one check for the importer and the admin. It
+raises ``StreamURLError`` for an unusable URL and returns warnings for query
+parameters that look like secrets, because the public page would show them
+to everyone.
 """
 
 import re
@@ -82,8 +82,9 @@ def validate_stream_url(
     """Check a URL that the public page embeds and return it with warnings.
 
     ``approved_hosts`` is the agency's list of approved host names. When it
-    is given, the URL's host must be on it, which is the rule for embedded
-    pages; pass None for images and video streams. Raises ``StreamURLError``
+    is given, the URL's host must be on it, which the importer and the admin
+    require for every stream and snapshot URL; None skips the host check
+    (the demo's own checks of its loopback URLs). Raises ``StreamURLError``
     with the codes ``missing``, ``raw_html``, ``unsafe_characters``,
     ``not_absolute``, ``credentials_in_url``, ``not_https``,
     ``scheme_not_allowed``, ``invalid_url`` and ``host_not_approved``.

@@ -59,6 +59,13 @@ FREEWAY_BUREAU_CODE = "315050000M"
 KAOHSIUNG_TRAFFIC = "高雄市政府交通局"
 TAIPEI_TRAFFIC = "臺北市政府交通局"
 TDX_LIST = "freeway-nfb-tdx-cctvlist-2026-07-28.xml"
+# The Freeway Bureau's own stream hosts in its TDX list.
+FREEWAY_HOSTS = (
+    "cctvn.freeway.gov.tw",
+    "cctvc.freeway.gov.tw",
+    "cctvs.freeway.gov.tw",
+    "cctvn5.freeway.gov.tw",
+)
 # Kaohsiung's own embed pages; other hosts in its list belong to other agencies.
 KAOHSIUNG_EMBED_HOST = re.compile(r"cctv\d+\.kctmc\.nat\.gov\.tw")
 LOOPBACK_HOST = "127.0.0.1"
@@ -179,9 +186,11 @@ def set_up_cameras(
 
 
 def _approve_stream_hosts(lists: list[tuple[DemoList, Agency]]) -> None:
-    """Approve Kaohsiung's embed hosts, and loopback for the freeway cameras."""
+    """Approve the agencies' own stream hosts, and loopback for the freeway cameras."""
     freeway = lists[0][1]
     ApprovedStreamHost.objects.get_or_create(agency=freeway, host=LOOPBACK_HOST)
+    for host in FREEWAY_HOSTS:
+        ApprovedStreamHost.objects.get_or_create(agency=freeway, host=host)
     for demo_list, agency in lists:
         if demo_list.agency_name != KAOHSIUNG_TRAFFIC:
             continue

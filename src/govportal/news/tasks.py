@@ -41,9 +41,8 @@ def rebuild_site_if_changed(force: bool = False) -> bool:
     hysteresis makes rare, so a flapping camera does not rebuild the site
     every minute.
     """
-    from govportal.publicsite.build import build_site_and_mark_live
-
     from govportal.cameras.health import public_camera_fingerprint
+    from govportal.publicsite.build import build_site_and_mark_live
 
     fingerprint = {**news_fingerprint(), "cameras": public_camera_fingerprint()}
     mark = JobMark.objects.filter(name="site_build").first()

@@ -6,8 +6,9 @@ each agency's availability. A camera that is down keeps its own page, which
 states that the picture is temporarily unavailable. The build then contains
 none of its stream or snapshot URLs, and no list links to it.
 
-A picture is shown only from an https URL, and an embedded page only from a
-host that the agency has approved. Each camera page carries its own
+A picture is shown only from an https URL on a host that the agency has
+approved, which approval already required; the check here also covers
+revisions approved before a host was removed from the list. Each camera page carries its own
 Content-Security-Policy that allows exactly its stream's origin.
 """
 
@@ -121,18 +122,17 @@ def camera_picture(
 ) -> Picture | None:
     """Return the picture a camera page may show, or None.
 
-    None for a camera that is down, a stream URL that is not https, and an
-    embedded page whose host the agency has not approved.
+    None for a camera that is down, and a stream URL that is not https or
+    whose host the agency has not approved.
     """
     if entry.is_down:
         return None
     origin = https_origin(entry.stream_url)
     if origin is None:
         return None
-    if entry.stream_kind == StreamKind.EMBED_PAGE:
-        host = (urlsplit(entry.stream_url).hostname or "").rstrip(".")
-        if host not in approved_hosts.get(entry.agency_id, frozenset()):
-            return None
+    host = (urlsplit(entry.stream_url).hostname or "").rstrip(".")
+    if host not in approved_hosts.get(entry.agency_id, frozenset()):
+        return None
     poster_url = ""
     if entry.stream_kind == StreamKind.HLS and entry.snapshot_url:
         if https_origin(entry.snapshot_url) == origin:

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cameras', '0004_cameradailystats_cameracheck_camera_check_time_and_more'),
+        ("cameras", "0004_cameradailystats_cameracheck_camera_check_time_and_more"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='camera',
-            name='stream_problem',
-            field=models.CharField(blank=True, help_text="Why the current revision's stream cannot be shown publicly, which blocks its approval. Empty when it can.", max_length=300, verbose_name='stream problem'),
+            model_name="camera",
+            name="stream_problem",
+            field=models.CharField(
+                blank=True,
+                help_text="Why the current revision's stream cannot be shown publicly, which blocks its approval. Empty when it can.",
+                max_length=300,
+                verbose_name="stream problem",
+            ),
         ),
     ]
