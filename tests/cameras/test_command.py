@@ -51,6 +51,7 @@ def test_check_without_cameras_says_what_to_give():
 def test_status_counts(agency, editor):
     make_camera(agency, editor, "CCTV-1", "https://cctv.example.test/1.jpg")
     output = run("status")
-    assert "cameras: 1 unknown, 0 up, 0 down" in output
+    assert "published cameras: 0 unknown, 0 up, 0 down; not published" in output
+    assert "(not checked): 1" in output
     assert "changes waiting to be mailed: 0" in output
     assert "visitor reports not handled: 0" in output

@@ -397,3 +397,70 @@ def test_admin_form_requires_approved_host_for_every_kind(agency, editor, kind):
     )
     approved = {"stream_kind": kind, "stream_url": "https://cctv1.kctmc.nat.gov.tw/a"}
     assert CameraStreamForm(data=approved, instance=camera).is_valid()
+
+
+def test_invisible_characters_removed_from_names(agency, editor):
+    record = kaohsiung_record(name="\u202e博愛路\u200b、九如路\x07")
+    run_import(as_json(record), agency, editor)
+    assert current(Camera.objects.get()).snapshot["name"] == "博愛路、九如路"
+
+
+def test_overlong_name_rejected_with_its_length(agency, editor):
+    report = run_import(as_json(kaohsiung_record(name="路" * 200_000)), agency, editor)
+    assert report.created == 0
+    assert report.rejected[0].reason.startswith(
+        "name is 200000 characters long, the maximum is 200"
+    )
+
+
+def test_source_id_with_bidi_character_rejected(agency, editor):
+    report = run_import(as_json(kaohsiung_record(id="C0001\u202e")), agency, editor)
+    assert report.created == 0
+    assert "bidirectional" in report.rejected[0].reason
+
+
+def test_large_import_commits_in_chunks(agency, editor, monkeypatch):
+    """Short transactions let camera checks write while a big list imports."""
+    from django.db import transaction
+
+    from govportal.cameras import importer
+
+    sizes = []
+    real_store = importer._store
+
+    def counting_store(prepared, *args):
+        assert transaction.get_connection().in_atomic_block
+        sizes.append(len(prepared))
+        return real_store(prepared, *args)
+
+    monkeypatch.setattr(importer, "_store", counting_store)
+    records = [kaohsiung_record(id=f"C{n:05d}") for n in range(450)]
+
+    report = run_import(as_json(*records), agency, editor)
+
+    assert report.created == 450
+    assert sizes == [200, 200, 50]
+    assert Camera.objects.count() == 450
+
+
+def test_command_names_records_with_warnings(agency, editor, tmp_path):
+    ApprovedStreamHost.objects.create(agency=agency, host="cctv1.kctmc.nat.gov.tw")
+    url = "https://cctv1.kctmc.nat.gov.tw/abc/?token=s3cret"
+    path = tmp_path / "token-list.json"
+    path.write_bytes(as_json(kaohsiung_record(id="C-TOKEN", videoUrl=url, url=url)))
+    output = StringIO()
+
+    call_command(
+        "cameras",
+        "import",
+        str(path),
+        "--agency",
+        agency.code,
+        "--user",
+        "importer",
+        stdout=output,
+    )
+
+    text = output.getvalue()
+    assert "1 warnings about stream URLs:" in text
+    assert "  C-TOKEN\tThe query parameter 'token' looks like a token" in text

@@ -20,15 +20,36 @@ from govportal.cameras.models import (
     MaintenanceWindow,
     StreamKind,
 )
+from govportal.cameras.notices import local_time
 from govportal.cameras.streams import StreamURLError, validate_stream_url
 from govportal.feeds.ingest import fetch_policy
 from govportal.publishing.workflow import edit
+
+# Rows of checks and changes shown on a camera's page.
+RECENT_ROWS = 10
+
+
+class CameraAgencyFilter(admin.SimpleListFilter):
+    """Agencies that own rows of this list, rather than all twenty thousand."""
+
+    title = _("agency")
+    parameter_name = "agency"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, Any]]:
+        owners = model_admin.model.objects.values("agency_id")
+        agencies = Agency.objects.filter(pk__in=owners).order_by("name_zh")
+        return [(agency.pk, agency.name_zh) for agency in agencies]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value():
+            return queryset.filter(agency_id=self.value())
+        return queryset
 
 
 @admin.register(ApprovedStreamHost)
 class ApprovedStreamHostAdmin(admin.ModelAdmin):
     list_display = ["host", "agency"]
-    list_filter = ["agency"]
+    list_filter = [CameraAgencyFilter]
     search_fields = ["host", "agency__name_zh", "agency__code"]
     autocomplete_fields = ["agency"]
 
@@ -36,7 +57,7 @@ class ApprovedStreamHostAdmin(admin.ModelAdmin):
 @admin.register(CameraAgreement)
 class CameraAgreementAdmin(admin.ModelAdmin):
     list_display = ["agency", "signed_on", "valid_from", "valid_until"]
-    list_filter = ["agency"]
+    list_filter = [CameraAgencyFilter]
     search_fields = ["agency__name_zh", "agency__code", "scope"]
     autocomplete_fields = ["agency"]
 
@@ -88,26 +109,6 @@ class CameraStreamForm(forms.ModelForm):
         return cleaned
 
 
-# Rows of checks and changes shown on a camera's page.
-RECENT_ROWS = 10
-
-
-class CameraAgencyFilter(admin.SimpleListFilter):
-    """Agencies that have cameras, rather than all twenty thousand agencies."""
-
-    title = _("agency")
-    parameter_name = "agency"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, Any]]:
-        agencies = Agency.objects.filter(cameras__isnull=False).distinct()
-        return [(agency.pk, agency.name_zh) for agency in agencies.order_by("name_zh")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(agency_id=self.value())
-        return queryset
-
-
 @admin.register(Camera)
 class CameraAdmin(admin.ModelAdmin):
     """Cameras come from imports. Staff can correct the stream and agreement."""
@@ -155,7 +156,7 @@ class CameraAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    check.checked_at.isoformat(timespec="seconds"),
+                    local_time(check.checked_at),
                     _("OK") if check.ok else check.problem_code,
                     check.detail,
                     check.elapsed_ms,
@@ -185,7 +186,7 @@ class CameraAdmin(admin.ModelAdmin):
             "<li>{}: {} → {} ({})</li>",
             (
                 (
-                    event.at.isoformat(timespec="seconds"),
+                    local_time(event.at),
                     event.get_from_state_display(),
                     event.get_to_state_display(),
                     event.reason,

@@ -9,6 +9,7 @@ draft with revision 1, and a changed one gets a new revision.
 """
 
 import math
+import unicodedata
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from govportal.cameras.streams import (
     validate_stream_url,
 )
 from govportal.feeds.ingest import fetch_policy
+from govportal.lib.textclean import clean_text, remove_unwanted
 from govportal.publishing.snapshot import Snapshot, content_hash
 from govportal.publishing.workflow import Actor, create_draft, edit
 
@@ -35,9 +37,15 @@ LONGITUDE_RANGE = (116.0, 123.0)
 COORDINATE_DECIMALS = 7
 
 MAX_SOURCE_ID_LENGTH = 100
+# Name and place fields; the longest in the four real lists has 38 characters.
+MAX_TEXT_LENGTH = 200
+TEXT_FIELDS = ("name", "region", "road", "direction", "section", "mileage", "address")
 
 # Operational columns that an import sets without a new revision.
 IMPORT_COLUMNS = ["source_list", "stream_problem", "stream_warnings"]
+
+# Records stored per transaction.
+STORE_CHUNK = 200
 
 PROBLEM_TEXT = {
     "missing": "no stream address",
@@ -83,6 +91,8 @@ class ImportReport:
     rejected: list[Rejection] = field(default_factory=list)
     not_publishable: Counter[str] = field(default_factory=Counter)
     warnings: int = 0
+    # (source id, warning) of each warning, in list order.
+    warning_details: list[tuple[str, str]] = field(default_factory=list)
 
 
 def import_camera_list(
@@ -111,8 +121,21 @@ def import_camera_list(
             "current_revision"
         )
     }
-    with transaction.atomic():
-        _store(prepared, existing, agency, author, source_list, report)
+    # Short transactions let the camera checks write between them: one
+    # transaction over a large list would hold SQLite's write lock longer
+    # than the checks wait for it. A failed import leaves whole chunks
+    # stored, and running it again completes it, because cameras are
+    # matched by their source id.
+    for start in range(0, len(prepared), STORE_CHUNK):
+        with transaction.atomic():
+            _store(
+                prepared[start : start + STORE_CHUNK],
+                existing,
+                agency,
+                author,
+                source_list,
+                report,
+            )
     return report
 
 
@@ -154,6 +177,12 @@ def prepare_camera(source: SourceCamera, approved: Collection[str]) -> PreparedC
         raise RecordRejected(
             f"source id is longer than {MAX_SOURCE_ID_LENGTH} characters"
         )
+    if remove_unwanted(source.source_id) != source.source_id:
+        raise RecordRejected(
+            f"source id {source.source_id!r} contains control, invisible or "
+            "bidirectional characters; ask the source for a plain id"
+        )
+    texts = {name: _text_field(source, name) for name in TEXT_FIELDS}
     latitude, longitude = _coordinates(source)
     problems: list[str] = []
     warnings: list[str] = []
@@ -166,13 +195,8 @@ def prepare_camera(source: SourceCamera, approved: Collection[str]) -> PreparedC
             source.snapshot_url, "snapshot", approved, problems, warnings
         )
     snapshot = {
-        "name": source.name or source.source_id,
-        "region": source.region,
-        "road": source.road,
-        "direction": source.direction,
-        "section": source.section,
-        "mileage": source.mileage,
-        "address": source.address,
+        **texts,
+        "name": texts["name"] or source.source_id,
         "latitude": latitude,
         "longitude": longitude,
         "stream_kind": source.stream_kind if stream_url else "",
@@ -180,6 +204,21 @@ def prepare_camera(source: SourceCamera, approved: Collection[str]) -> PreparedC
         "snapshot_url": snapshot_url,
     }
     return PreparedCamera(source.source_id, snapshot, "; ".join(problems), warnings)
+
+
+def _text_field(source: SourceCamera, name: str) -> str:
+    """Return a text field as one clean line, or reject an overlong one.
+
+    Control, invisible and bidirectional characters are removed, because a
+    name is shown on the public page and in mail.
+    """
+    value = unicodedata.normalize("NFC", clean_text(getattr(source, name)))
+    if len(value) > MAX_TEXT_LENGTH:
+        raise RecordRejected(
+            f"{name} is {len(value)} characters long, the maximum is "
+            f"{MAX_TEXT_LENGTH}: {value[:40]!r}..."
+        )
+    return value
 
 
 def _coordinates(source: SourceCamera) -> tuple[float, float]:
@@ -246,6 +285,9 @@ def _store(
         if item.stream_problem:
             report.not_publishable[item.stream_problem] += 1
         report.warnings += len(item.stream_warnings)
+        report.warning_details.extend(
+            (item.source_id, warning) for warning in item.stream_warnings
+        )
         columns: dict[str, Any] = {
             "source_list": source_list,
             "stream_problem": item.stream_problem,

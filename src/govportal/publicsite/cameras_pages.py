@@ -8,8 +8,9 @@ none of its stream or snapshot URLs, and no list links to it.
 
 A picture is shown only from an https URL on a host that the agency has
 approved, which approval already required; the check here also covers
-revisions approved before a host was removed from the list. Each camera page carries its own
-Content-Security-Policy that allows exactly its stream's origin.
+revisions approved before a host was removed from the list. Each camera
+page carries its own Content-Security-Policy that allows exactly its
+stream's origin.
 """
 
 import hashlib

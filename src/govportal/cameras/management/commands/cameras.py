@@ -16,9 +16,13 @@ from govportal.cameras.models import (
     HostIncident,
     NoticeState,
 )
+from govportal.cameras.notices import local_time
 from govportal.cameras.sources import CameraListError
+from govportal.cameras.tasks import monitored_cameras
 
-SHOWN_REJECTIONS = 10
+# Rejected records and warnings printed one by one; the rest are counted.
+SHOWN_REJECTIONS = 50
+SHOWN_WARNINGS = 20
 
 
 class Command(BaseCommand):
@@ -102,20 +106,22 @@ class Command(BaseCommand):
 
     def show_status(self) -> None:
         states = dict(
-            Camera.objects.values_list("health_state")
+            monitored_cameras()
+            .values_list("health_state")
             .annotate(count=Count("id"))
             .values_list("health_state", "count")
         )
+        counts = [f"{states.get(state, 0)} {state}" for state in HealthState.values]
+        unpublished = Camera.objects.filter(published_revision__isnull=True).count()
         self.stdout.write(
-            "cameras: "
-            + ", ".join(
-                f"{states.get(state, 0)} {state}" for state in HealthState.values
-            )
+            "published cameras: "
+            + ", ".join(counts)
+            + f"; not published (not checked): {unpublished}"
         )
         for incident in HostIncident.objects.filter(ended_at__isnull=True):
             self.stdout.write(
                 f"open incident on {incident.host} since "
-                f"{incident.started_at.isoformat(timespec='seconds')}"
+                f"{local_time(incident.started_at)} (Taiwan time)"
             )
         pending = CameraHealthEvent.objects.filter(notice=NoticeState.PENDING).count()
         reports = CameraReport.objects.filter(handled=False).count()
@@ -163,15 +169,21 @@ class Command(BaseCommand):
             for reason, count in report.not_publishable.most_common():
                 self.stdout.write(f"  {count}\t{reason}")
         if report.warnings:
-            self.stdout.write(
-                f"{report.warnings} warnings about stream URLs, such as "
-                "token-like query parameters"
-            )
+            self.stdout.write(f"{report.warnings} warnings about stream URLs:")
+            for source_id, warning in report.warning_details[:SHOWN_WARNINGS]:
+                self.stdout.write(f"  {source_id}\t{warning}")
+            if report.warnings > SHOWN_WARNINGS:
+                self.stdout.write(f"  and {report.warnings - SHOWN_WARNINGS} more")
         if report.rejected:
             first = report.rejected[:SHOWN_REJECTIONS]
-            self.stdout.write(f"First {len(first)} rejected records:")
+            if len(first) < len(report.rejected):
+                self.stdout.write(f"First {len(first)} rejected records:")
+            else:
+                self.stdout.write("Rejected records:")
             for rejection in first:
                 self.stdout.write(
                     f"  record {rejection.position}\t"
                     f"{rejection.source_id or '(no id)'}\t{rejection.reason}"
                 )
+            if len(first) < len(report.rejected):
+                self.stdout.write(f"  and {len(report.rejected) - len(first)} more")
