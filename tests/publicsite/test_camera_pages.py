@@ -1,5 +1,7 @@
 """Camera pages of the static build: public cameras only, down cameras hidden."""
 
+import math
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -724,3 +726,10 @@ def test_picture_from_unapproved_host_not_shown(site_dir, freeway, people):
     page = read_text(site_dir, page_path(camera))
     assert "elsewhere.example" not in page
     assert "本站目前無法顯示這支監視器的影像。" in page
+
+
+def test_long_mileage_text_read_quickly():
+    started = time.perf_counter()
+    assert mileage_metres("1" * 200_000) == math.inf
+    # A quadratic search takes minutes on this input; a linear one, microseconds.
+    assert time.perf_counter() - started < 0.5

@@ -64,7 +64,12 @@ _HOST = re.compile(
     r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
 )
 # Mileage as freeway lists write it, such as "12K+300" or "3.5K".
-_MILEAGE = re.compile(r"(\d+(?:\.\d+)?)\s*[Kk]\s*(?:\+\s*(\d+))?")
+# Bounded repeats keep the search linear on a long string of digits.
+_MILEAGE = re.compile(
+    r"(\d{1,6}(?:\.\d{1,6})?)\s{0,3}[Kk]\s{0,3}(?:\+\s{0,3}(\d{1,6}))?"
+)
+# Longer mileage texts are not read: real ones such as "12K+300" are short.
+MAX_MILEAGE_TEXT = 40
 
 # Stream kinds that camera.js controls: snapshot reloads and MJPEG pausing.
 SCRIPTED_KINDS = frozenset({StreamKind.JPEG_SNAPSHOT, StreamKind.MJPEG})
@@ -159,6 +164,8 @@ def picture_policy(picture: Picture) -> str:
 
 def mileage_metres(mileage: str) -> float:
     """Return a mileage such as "12K+300" in metres, or infinity if unreadable."""
+    if len(mileage) > MAX_MILEAGE_TEXT:
+        return math.inf
     match = _MILEAGE.search(mileage)
     if match is None:
         return math.inf
