@@ -16,6 +16,7 @@ from govportal.lib.httpfetch import build_ssl_context
 from tests.lib import BASELINE, RSS_HEADERS, fetch, fetch_error, loopback_policy
 from tests.support.fixture_server import (
     CertificateChain,
+    FixtureServer,
     Response,
     https_fixture_server,
     legacy_root_chain,
@@ -218,3 +219,30 @@ def test_ff11_no_fallback_to_plain_http(tmp_path, agency_dns):
         while not server.tls_failures and time.monotonic() < deadline:
             time.sleep(0.05)
         assert server.tls_failures
+
+
+# -- https to http redirects -------------------------------------------------------
+
+
+def test_downgrade_redirect_blocked_when_policy_says_so(tmp_path, agency_dns):
+    """Camera checks refuse https → http: the https site could not load it."""
+    chain = trustme_chain(HOST)
+    with (
+        https_fixture_server(chain.chain_pem, chain.key_pem) as secure,
+        FixtureServer() as plain,
+    ):
+        plain.route("/cam.jpg", Response(200, {"Content-Type": "image/jpeg"}, b"x"))
+        target = plain.url("/cam.jpg")
+        secure.route("/cam.jpg", Response(302, {"Location": target}, b""))
+        url = secure.url("/cam.jpg", host=HOST)
+        roots = write_root(tmp_path, chain)
+
+        allowed = fetch(url, loopback_policy(extra_ca_file=roots))
+        error = fetch_error(
+            url, loopback_policy(extra_ca_file=roots, allow_https_downgrade=False)
+        )
+
+    assert allowed.status == 200
+    assert error.code == "redirect_blocked"
+    assert "redirect from https to plain http" in error.detail
+    assert plain.hits("/cam.jpg") == 1

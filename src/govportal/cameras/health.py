@@ -131,7 +131,8 @@ def check_cameras(
         )
     targets = _with_history(targets, history_length, now or timezone.now())
     policy = policy or fetch_policy(
-        per_host_limit=int(getattr(settings, "CAMERA_PER_HOST_LIMIT", 16))
+        per_host_limit=int(getattr(settings, "CAMERA_PER_HOST_LIMIT", 16)),
+        allow_https_downgrade=False,
     )
     results = asyncio.run(_check_all(targets, policy, limits))
     now = now or timezone.now()

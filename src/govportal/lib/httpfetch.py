@@ -128,6 +128,9 @@ class FetchPolicy:
     retry_after_max: float = 86400.0
     respect_robots: bool = True
     crawl_delay_max: float = 30.0
+    # Whether a redirect may go from https to plain http. Camera checks turn
+    # it off, because a browser on the https site would not load the picture.
+    allow_https_downgrade: bool = True
 
     def __post_init__(self) -> None:
         networks = tuple(ip_network(network) for network in self.allowed_networks)
@@ -469,11 +472,7 @@ class Fetcher:
                     url=str(target),
                     redirects=len(redirects) + 1,
                 )
-            next_text = _join_location(current, exchange.location)
-            try:
-                next_url = check_url(next_text, self.policy)
-            except SourceError as exc:
-                raise _redirect_blocked(next_text, exc) from exc
+            next_url = _redirect_target(current, exchange.location, self.policy)
             redirects.append((exchange.status, str(next_url)))
             if str(next_url) in seen:
                 raise SourceError(
@@ -771,6 +770,25 @@ def _result(
         permanent_redirect=permanent,
         redirects=list(redirects),
     )
+
+
+def _redirect_target(current: URL, location: str, policy: FetchPolicy) -> URL:
+    """Return the checked URL a redirect points to, or raise redirect_blocked."""
+    target = _join_location(current, location)
+    try:
+        next_url = check_url(target, policy)
+    except SourceError as exc:
+        raise _redirect_blocked(target, exc) from exc
+    if (
+        not policy.allow_https_downgrade
+        and current.scheme == "https"
+        and next_url.scheme == "http"
+    ):
+        raise _redirect_blocked(
+            target,
+            SourceError("https_downgrade", "redirect from https to plain http"),
+        )
+    return next_url
 
 
 def _redirect_blocked(location: str, cause: SourceError) -> SourceError:
@@ -1116,15 +1134,7 @@ def _protocol_error(url: URL, exc: HttpProcessingError) -> SourceError:
 def _next_stream_hop(
     current: URL, location: str, policy: FetchPolicy, seen: set[str]
 ) -> URL:
-    target = _join_location(current, location)
-    try:
-        next_url = check_url(target, policy)
-    except SourceError as exc:
-        raise SourceError(
-            "redirect_blocked",
-            f"redirect target not allowed: {target[:200]} ({exc.detail or exc.code})",
-            cause=exc.code,
-        ) from exc
+    next_url = _redirect_target(current, location, policy)
     if str(next_url) in seen:
         raise SourceError(
             "redirect_loop", f"redirect loop: {next_url} was already requested"
