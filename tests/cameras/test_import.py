@@ -464,3 +464,37 @@ def test_command_names_records_with_warnings(agency, editor, tmp_path):
     text = output.getvalue()
     assert "1 warnings about stream URLs:" in text
     assert "  C-TOKEN\tThe query parameter 'token' looks like a token" in text
+
+
+def test_ids_of_another_agency_reported(agency, editor):
+    from tests.publishing.helpers import make_agency
+
+    other = make_agency("397290000H", "高雄市政府交通局")
+    run_import(as_json(kaohsiung_record()), other, editor)
+
+    report = run_import(as_json(kaohsiung_record()), agency, editor)
+
+    assert report.other_agencies == [("397290000H", "高雄市政府交通局", 1)]
+
+
+def test_changed_id_with_same_stream_reported(agency, editor, tmp_path):
+    run_import(as_json(kaohsiung_record(id="C-OLD")), agency, editor)
+    path = tmp_path / "renamed.json"
+    path.write_bytes(as_json(kaohsiung_record(id="C-NEW")))
+    output = StringIO()
+
+    call_command(
+        "cameras",
+        "import",
+        str(path),
+        "--agency",
+        agency.code,
+        "--user",
+        "importer",
+        stdout=output,
+    )
+
+    text = output.getvalue()
+    assert "1 records stream the same URL as a stored camera" in text
+    assert "  C-NEW\tsame stream as C-OLD" in text
+    assert Camera.objects.filter(source_id="C-OLD").exists()

@@ -93,6 +93,12 @@ class ImportReport:
     warnings: int = 0
     # (source id, warning) of each warning, in list order.
     warning_details: list[tuple[str, str]] = field(default_factory=list)
+    # Other agencies that already have cameras with ids of this list, as
+    # (agency key, agency name, count): often the wrong --agency.
+    other_agencies: list[tuple[str, str, int]] = field(default_factory=list)
+    # (id in the list, id of an existing camera not in the list) pairs with
+    # the same stream URL: probably a camera whose id the source changed.
+    same_stream: list[tuple[str, str]] = field(default_factory=list)
 
 
 def import_camera_list(
@@ -121,6 +127,7 @@ def import_camera_list(
             "current_revision"
         )
     }
+    _compare_with_stored(prepared, existing, agency, report)
     # Short transactions let the camera checks write between them: one
     # transaction over a large list would hold SQLite's write lock longer
     # than the checks wait for it. A failed import leaves whole chunks
@@ -137,6 +144,36 @@ def import_camera_list(
                 report,
             )
     return report
+
+
+def _compare_with_stored(
+    prepared: list[PreparedCamera],
+    existing: dict[str, Camera],
+    agency: Agency,
+    report: ImportReport,
+) -> None:
+    """Note ids owned by other agencies and streams of cameras with other ids."""
+    ids = [item.source_id for item in prepared]
+    owners = Counter(
+        Camera.objects.filter(source_id__in=ids)
+        .exclude(agency=agency)
+        .values_list("agency__code", "agency__oid", "agency__name_zh")
+    )
+    report.other_agencies = [
+        (code or oid or "", name, count)
+        for (code, oid, name), count in owners.most_common()
+    ]
+    listed = set(ids)
+    unlisted_streams: dict[str, str] = {}
+    for source_id, camera in existing.items():
+        revision = camera.current_revision
+        url = str(revision.snapshot.get("stream_url") or "") if revision else ""
+        if url and source_id not in listed:
+            unlisted_streams.setdefault(url, source_id)
+    for item in prepared:
+        url = str(item.snapshot.get("stream_url") or "")
+        if url in unlisted_streams:
+            report.same_stream.append((item.source_id, unlisted_streams[url]))
 
 
 def _prepare_all(

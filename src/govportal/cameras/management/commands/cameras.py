@@ -174,6 +174,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {source_id}\t{warning}")
             if report.warnings > SHOWN_WARNINGS:
                 self.stdout.write(f"  and {report.warnings - SHOWN_WARNINGS} more")
+        for key, name, count in report.other_agencies:
+            self.stdout.write(
+                f"Warning: {count} ids of this list are already cameras of "
+                f"{name} ({key}). Check that --agency names the list's owner."
+            )
+        if report.same_stream:
+            self.stdout.write(
+                f"Warning: {len(report.same_stream)} records stream the same URL "
+                "as a stored camera that this list does not name, which usually "
+                "means the source changed the camera's id; the old camera is "
+                "kept, so withdraw it if it is the same camera:"
+            )
+            for new_id, old_id in report.same_stream[:SHOWN_WARNINGS]:
+                self.stdout.write(f"  {new_id}\tsame stream as {old_id}")
         if report.rejected:
             first = report.rejected[:SHOWN_REJECTIONS]
             if len(first) < len(report.rejected):
