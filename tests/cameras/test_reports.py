@@ -52,8 +52,9 @@ def test_report_stored_and_camera_checked(
         response = client.post(
             report_url(public_camera.pk), {"description": "畫面全黑\x08\u202e"}
         )
-    assert response.status_code == 200
-    assert "已收到回報" in response.content.decode()
+    assert response.status_code == 302
+    assert response["Location"] == f"{report_url(public_camera.pk)}?sent=1"
+    assert "已收到回報" in client.get(response["Location"]).content.decode()
     report = CameraReport.objects.get(camera=public_camera)
     assert report.description == "畫面全黑"
     assert report.check_result is not None
@@ -110,7 +111,7 @@ def test_too_many_reports_get_429(
                     report_url(public_camera.pk), {"description": "x"}
                 ).status_code
             )
-    assert statuses[:5] == [200] * 5
+    assert statuses[:5] == [302] * 5
     assert statuses[5:] == [429, 429]
     assert CameraReport.objects.count() == 5
 

@@ -3,7 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -37,6 +37,8 @@ def report_camera(request: HttpRequest, camera_id: int) -> HttpResponse:
         "site_url": settings.SITE_BASE_URL,
     }
     if request.method == "GET":
+        if request.GET.get("sent") == "1":
+            return render(request, "cameras/report_received.html", context)
         return render(request, "cameras/report.html", {**context, "form": ReportForm()})
     address = request.META.get("REMOTE_ADDR", "")
     if ratelimit.count("camera-report", address) > REPORTS_PER_MINUTE:
@@ -51,4 +53,5 @@ def report_camera(request: HttpRequest, camera_id: int) -> HttpResponse:
             request, "cameras/report.html", {**context, "form": form}, status=400
         )
     file_report(camera, form.cleaned_data["description"])
-    return render(request, "cameras/report_received.html", context)
+    # Redirect after the post, so reloading the page sends nothing again.
+    return redirect(f"{request.path}?sent=1")
