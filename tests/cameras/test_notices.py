@@ -360,3 +360,22 @@ def test_later_changes_join_the_mail_that_is_due(
     assert (report.mails_sent, report.events_sent) == (1, 2)
     body = mail.messages[0].get_content()
     assert "CCTV-EARLY" in body and "CCTV-LATE" in body
+
+
+def test_camera_faults_of_one_host_are_not_an_incident(
+    mail, fixture_server, agency, editor
+):
+    """Five cameras answering 404 say nothing about their host."""
+    cameras = []
+    for n in range(5):
+        path = f"/gone{n}.jpg"
+        fixture_server.route(path, Response(404, {"Content-Type": "text/plain"}, b"no"))
+        cameras.append(
+            make_camera(agency, editor, f"CCTV-GONE-{n}", fixture_server.url(path))
+        )
+    check_round(cameras, times=3)
+
+    assert all(camera.health_state == HealthState.DOWN for camera in cameras)
+    assert HostIncident.objects.count() == 0
+    events = CameraHealthEvent.objects.filter(to_state=HealthState.DOWN)
+    assert {(e.problem_code, e.host_level) for e in events} == {("http_status", False)}

@@ -240,10 +240,11 @@ class CameraHealthEventAdmin(ReadOnlyAdmin):
         "to_state",
         "reason",
         "host",
+        "host_level",
         "incident",
         "notice",
     ]
-    list_filter = ["to_state", "notice"]
+    list_filter = ["to_state", "host_level", "notice"]
     search_fields = ["camera__source_id", "host"]
     date_hierarchy = "at"
     list_select_related = ["camera", "incident"]

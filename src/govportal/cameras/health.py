@@ -307,6 +307,10 @@ def _update_state(
             to_state=transition.state,
             reason=reason,
             host=host,
+            problem_code=(
+                "" if result.ok or transition.state == UP else result.problem_code
+            ),
+            host_level=transition.state != UP and is_host_problem(result),
             notice=_first_notice(camera, previous_state, now),
         )
         _join_incident(event, now)
@@ -350,6 +354,21 @@ def _first_notice(camera: Camera, previous_state: str, now: datetime) -> str:
     return NoticeState.MAINTENANCE if in_window else NoticeState.PENDING
 
 
+# Failures that come from the host or the network rather than one camera.
+HOST_PROBLEMS = frozenset(
+    {"timeout", "connect_failed", "tls_error", "host_not_found", "protocol_error"}
+)
+
+
+def is_host_problem(result: CheckResult) -> bool:
+    """Whether a failed check points at the host: no answer, or a 5xx status."""
+    if result.ok:
+        return False
+    if result.problem_code in HOST_PROBLEMS:
+        return True
+    return result.problem_code == "http_status" and " HTTP 5" in result.detail
+
+
 def _join_incident(event: CameraHealthEvent, now: datetime) -> None:
     """Group a change with the other cameras of its host that changed alike.
 
@@ -368,6 +387,10 @@ def _join_incident(event: CameraHealthEvent, now: datetime) -> None:
         .first()
     )
     if event.to_state == HealthState.DOWN:
+        if not event.host_level:
+            # A camera-level fault (404, no picture, frozen) says nothing
+            # about its host.
+            return
         if open_incident is None:
             open_incident = _open_incident(event, now)
         if open_incident is not None:
@@ -394,6 +417,7 @@ def _open_incident(event: CameraHealthEvent, now: datetime) -> HostIncident | No
         CameraHealthEvent.objects.filter(
             host=event.host,
             to_state=HealthState.DOWN,
+            host_level=True,
             incident__isnull=True,
             at__gte=now - timedelta(seconds=interval),
             camera__health_state=HealthState.DOWN,

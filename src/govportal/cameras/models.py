@@ -438,6 +438,12 @@ class CameraHealthEvent(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     host = models.CharField(_("stream host"), max_length=253, blank=True)
+    problem_code = models.CharField(_("problem code"), max_length=50, blank=True)
+    host_level = models.BooleanField(
+        _("host problem"),
+        default=False,
+        help_text=_("The failure points at the host: no answer, or a 5xx status."),
+    )
     incident = models.ForeignKey(
         HostIncident,
         verbose_name=_("host incident"),
