@@ -225,6 +225,8 @@ MAILERS = {
 CAMERA_CHECK_INTERVAL_SECONDS = env_int("GOVPORTAL_CAMERA_CHECK_INTERVAL", 300)
 CAMERA_DOWN_AFTER = env_int("GOVPORTAL_CAMERA_DOWN_AFTER", 3)
 CAMERA_UP_AFTER = env_int("GOVPORTAL_CAMERA_UP_AFTER", 2)
+# A 16x16 average hash ignores small changes such as an overlaid clock, so a
+# live camera on a still scene looks frozen for a while. Keep this long.
 CAMERA_FROZEN_AFTER_SECONDS = env_int("GOVPORTAL_CAMERA_FROZEN_AFTER", 30 * 60)
 CAMERA_NOTICE_DELAY_SECONDS = env_int("GOVPORTAL_CAMERA_NOTICE_DELAY", 300)
 # Checks of one batch open at most this many connections to one host at a

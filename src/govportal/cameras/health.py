@@ -42,9 +42,6 @@ from govportal.lib.httpfetch import Fetcher, FetchPolicy
 
 logger = logging.getLogger(__name__)
 
-# A 16x16 average hash ignores small changes such as an overlaid clock, so a
-# live camera on a still scene looks frozen for a while. Keep this long.
-DEFAULT_FROZEN_AFTER_SECONDS = 30 * 60
 FROZEN_PROBLEM_CODE = "frozen_frame"
 # Stored checks older than this are not read: the last observation and the
 # up/down history come from the newest checks, at most a few intervals old.
@@ -113,25 +110,19 @@ def check_cameras(
     targets = [t for t in map(stream_target, cameras) if t is not None]
     if not targets:
         return []
-    down_after = int(getattr(settings, "CAMERA_DOWN_AFTER", 3))
-    up_after = int(getattr(settings, "CAMERA_UP_AFTER", 2))
+    down_after = settings.CAMERA_DOWN_AFTER
+    up_after = settings.CAMERA_UP_AFTER
     # next_state reads at most twice down_after results, its default window.
     history_length = max(2 * down_after, up_after)
     limits = limits or CheckLimits()
     if limits.frozen_after is None:
         limits = dataclasses.replace(
             limits,
-            frozen_after=float(
-                getattr(
-                    settings,
-                    "CAMERA_FROZEN_AFTER_SECONDS",
-                    DEFAULT_FROZEN_AFTER_SECONDS,
-                )
-            ),
+            frozen_after=float(settings.CAMERA_FROZEN_AFTER_SECONDS),
         )
     targets = _with_history(targets, history_length, now or timezone.now())
     policy = policy or fetch_policy(
-        per_host_limit=int(getattr(settings, "CAMERA_PER_HOST_LIMIT", 16)),
+        per_host_limit=settings.CAMERA_PER_HOST_LIMIT,
         allow_https_downgrade=False,
     )
     results = asyncio.run(_check_all(targets, policy, limits))
@@ -215,9 +206,7 @@ def _with_history(
     One query reads the batch's checks of the last few intervals, newest
     first, which holds both the last observation and the up/down history.
     """
-    interval = timedelta(
-        seconds=float(getattr(settings, "CAMERA_CHECK_INTERVAL_SECONDS", 300))
-    )
+    interval = timedelta(seconds=settings.CAMERA_CHECK_INTERVAL_SECONDS)
     window = max(interval * (history_length + 2), MIN_HISTORY_WINDOW)
     camera_ids = [target.camera.pk for target in targets]
     recent: dict[int, list[bool]] = {pk: [] for pk in camera_ids}
@@ -411,8 +400,8 @@ def _join_incident(event: CameraHealthEvent, now: datetime) -> None:
 
 
 def _open_incident(event: CameraHealthEvent, now: datetime) -> HostIncident | None:
-    minimum = int(getattr(settings, "CAMERA_HOST_OUTAGE_MIN", 3))
-    interval = float(getattr(settings, "CAMERA_CHECK_INTERVAL_SECONDS", 300))
+    minimum = settings.CAMERA_HOST_OUTAGE_MIN
+    interval = settings.CAMERA_CHECK_INTERVAL_SECONDS
     recent = list(
         CameraHealthEvent.objects.filter(
             host=event.host,

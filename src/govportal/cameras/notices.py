@@ -27,6 +27,7 @@ from govportal.cameras.models import (
     HealthState,
     NoticeState,
 )
+from govportal.lib.textclean import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +82,6 @@ class IncidentBlock:
         return len(self.lines) - self.down_count
 
 
-def one_line(text: str) -> str:
-    """Return text on one line, so a name cannot add lines to a mail."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
-
-
 def local_time(value: datetime) -> str:
     return value.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M")
 
@@ -93,9 +89,7 @@ def local_time(value: datetime) -> str:
 def send_pending_notices(now: datetime | None = None) -> NoticeReport:
     """Mail each agency whose oldest pending change waited long enough."""
     now = now or timezone.now()
-    delay = timedelta(
-        seconds=int(getattr(settings, "CAMERA_NOTICE_DELAY_SECONDS", 300))
-    )
+    delay = timedelta(seconds=settings.CAMERA_NOTICE_DELAY_SECONDS)
     due_agencies = (
         CameraHealthEvent.objects.filter(
             notice=NoticeState.PENDING, at__lte=now - delay
@@ -221,11 +215,12 @@ def _line(event: CameraHealthEvent) -> NoticeLine:
     name = str(revision.snapshot.get("name", "")) if revision else ""
     return NoticeLine(
         camera_id=camera.pk,
-        source_id=one_line(camera.source_id),
-        name=one_line(name or camera.source_id),
+        source_id=clean_text(camera.source_id),
+        # One clean line each, so a name cannot add lines to the mail.
+        name=clean_text(name or camera.source_id),
         down=event.to_state == HealthState.DOWN,
         at=local_time(event.at),
-        reason=one_line(event.reason),
+        reason=clean_text(event.reason),
         admin_url=(
             f"{settings.OFFICE_BASE_URL}/admin/cameras/camera/{camera.pk}/change/"
         ),

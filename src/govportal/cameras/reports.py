@@ -24,11 +24,6 @@ RECHECK_MIN_SECONDS = 60
 MAX_DESCRIPTION = 1000
 
 
-def public_cameras():
-    """Cameras that the public site shows or names: the ones a visitor can report."""
-    return Camera.objects.filter(published_revision__isnull=False)
-
-
 def clean_description(text: str) -> str:
     """Return the visitor's text without control or invisible characters, shortened."""
     return truncate(remove_unwanted(text).strip(), MAX_DESCRIPTION)

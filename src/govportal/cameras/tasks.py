@@ -27,17 +27,13 @@ logger = logging.getLogger(__name__)
 # Cameras per queued job: enough to use the fetcher's concurrency, small
 # enough that several workers share a large round.
 BATCH_SIZE = 50
-DEFAULT_INTERVAL_SECONDS = 5 * 60
 # A claim outlives a batch of checks (20 s deadline each, run concurrently),
 # and a worker that died releases its cameras after this time.
 CLAIM_SECONDS = 10 * 60
 
 
 def check_interval() -> timedelta:
-    seconds = getattr(
-        settings, "CAMERA_CHECK_INTERVAL_SECONDS", DEFAULT_INTERVAL_SECONDS
-    )
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=settings.CAMERA_CHECK_INTERVAL_SECONDS)
 
 
 @task()
@@ -176,11 +172,11 @@ def purge_old_checks(now: datetime | None = None) -> int:
     CAMERA_DAILY_STATS_RETENTION_DAYS.
     """
     now = now or timezone.now()
-    days = int(getattr(settings, "CAMERA_CHECK_RETENTION_DAYS", 14))
+    days = settings.CAMERA_CHECK_RETENTION_DAYS
     deleted, _ = CameraCheck.objects.filter(
         checked_at__lt=now - timedelta(days=days)
     ).delete()
-    stats_days = int(getattr(settings, "CAMERA_DAILY_STATS_RETENTION_DAYS", 400))
+    stats_days = settings.CAMERA_DAILY_STATS_RETENTION_DAYS
     CameraDailyStats.objects.filter(
         day__lt=(now - timedelta(days=stats_days)).date()
     ).delete()

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from govportal.api import ratelimit
-from govportal.cameras.reports import MAX_DESCRIPTION, file_report, public_cameras
+from govportal.cameras.reports import MAX_DESCRIPTION, file_report
+from govportal.cameras.tasks import monitored_cameras
 
 # Reports one client address may send per minute; more get 429.
 REPORTS_PER_MINUTE = 5
@@ -27,7 +28,9 @@ class ReportForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def report_camera(request: HttpRequest, camera_id: int) -> HttpResponse:
     camera = get_object_or_404(
-        public_cameras().select_related("agency", "published_revision"), pk=camera_id
+        # The published cameras are the ones the site shows or names.
+        monitored_cameras().select_related("agency", "published_revision"),
+        pk=camera_id,
     )
     snapshot = camera.public_snapshot() or {}
     context = {

@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cameras', '0005_alter_camera_stream_problem'),
+        ("cameras", "0005_alter_camera_stream_problem"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='camerahealthevent',
-            name='host_level',
-            field=models.BooleanField(default=False, help_text='The failure points at the host: no answer, or a 5xx status.', verbose_name='host problem'),
+            model_name="camerahealthevent",
+            name="host_level",
+            field=models.BooleanField(
+                default=False,
+                help_text="The failure points at the host: no answer, or a 5xx status.",
+                verbose_name="host problem",
+            ),
         ),
         migrations.AddField(
-            model_name='camerahealthevent',
-            name='problem_code',
-            field=models.CharField(blank=True, max_length=50, verbose_name='problem code'),
+            model_name="camerahealthevent",
+            name="problem_code",
+            field=models.CharField(
+                blank=True, max_length=50, verbose_name="problem code"
+            ),
         ),
     ]
