@@ -3,9 +3,9 @@
 The target: 1,000 cameras checked every minute on at most 5 % of one core
 (3.0 CPU-s a minute), and the camera admin page with 1,000 cameras loading
 in at most 1 s. The anchor of the first part is 2,000 plain aiohttp GETs
-of the same loopback URLs, measured in the same run; the anchor of the
-second is the 10-15 s dashboards Uptime Kuma users report at about 1,000
-monitors, a quoted figure that is not run here.
+of the same loopback URLs, measured in the same run. The anchor of the
+second is the 10-15 s dashboards that Uptime Kuma users report at about
+1,000 monitors, a quoted figure that is not run here.
 
 Everything runs on loopback in one call of ``run_camera_bench``:
 
@@ -349,7 +349,7 @@ def _filter_parameters() -> dict[str, str]:
 
 
 def admin_pages() -> list[tuple[str, str]]:
-    """The changelist pages timed: default, searches and the filters there are."""
+    """Return the changelist pages to time: default, searches and each filter."""
     from govportal.agencies.models import Agency
     from govportal.cameras.models import Camera
 
@@ -396,7 +396,7 @@ def count_queries(pages: list[tuple[str, str]]) -> dict[str, tuple[int, int]]:
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)
         if response.status_code != 200:
-            raise RuntimeError(f"GET {path} answered {response.status_code}")
+            raise RuntimeError(f"GET {path} returned {response.status_code}")
         rows = len(_RESULT_ROW.findall(response.content))
         counts[path] = (len(captured.captured_queries), rows)
     return counts
@@ -446,7 +446,7 @@ def time_admin(pages: list[tuple[str, str]]) -> dict[str, tuple[float, float, fl
                     loads.append(time.perf_counter() - started)
                     if response.status_code != 200:
                         raise RuntimeError(
-                            f"GET {path} answered {response.status_code}"
+                            f"GET {path} returned {response.status_code}"
                         )
                 measured = loads[ADMIN_WARMUP_LOADS:]
                 timings[path] = (loads[0], statistics.median(measured), max(measured))

@@ -1,4 +1,4 @@
-"""A fast loopback camera server for the camera benchmark (T9).
+"""A fast loopback camera server for the camera check benchmark.
 
 It runs in its own process, so that its work is not counted as the
 client's, and serves ``count`` cameras from memory:

@@ -180,6 +180,6 @@ def test_state_after_each_check(
         assert last is not None
         assert last.problem_code == case.problem
     # Every connection went to the fixture server: the playlist pointing
-    # outside was refused before connecting.
+    # outside was rejected before connecting.
     assert connect_guard.blocked == []
     assert {address for address, _ in connect_guard.attempts} == {"127.0.0.1"}

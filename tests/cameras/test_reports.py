@@ -116,7 +116,7 @@ def test_too_many_reports_get_429(
     assert CameraReport.objects.count() == 5
 
 
-def test_post_without_csrf_token_refused(public_camera):
+def test_post_without_csrf_token_rejected(public_camera):
     client = Client(enforce_csrf_checks=True)
     response = client.post(report_url(public_camera.pk), {"description": "x"})
     assert response.status_code == 403

@@ -16,10 +16,11 @@ class Mailbox:
     """The messages the server accepted, parsed, in the order they came."""
 
     messages: list[EmailMessage] = field(default_factory=list)
-    refuse: bool = False
+    # When set, every message gets a temporary failure (451).
+    reject: bool = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refuse:
+        if self.reject:
             return "451 Requested action aborted: try again later"
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)

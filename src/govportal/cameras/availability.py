@@ -1,9 +1,9 @@
 """Availability of cameras over days: the share of checks that passed.
 
 Thousands of cameras checked every few minutes make tens of millions of
-checks a month, too many to count at every site build. A nightly roll-up
-sums each camera's checks of a finished local day into one
-``CameraDailyStats`` row; availability over N days is the sum of the last
+checks a month, too many to count at every site build. So a nightly
+roll-up sums each camera's checks of a finished local day into one
+``CameraDailyStats`` row. Availability over N days is the sum of the last
 N - 1 rolled-up days plus today's checks, counted live. Days are calendar
 days in the site's time zone (TIME_ZONE), so "the last 7 days" is today and
 the 6 days before it.
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 ROLLUP_MARK = "camera_daily_stats"
 # Days the roll-up goes back when it has never run or was stopped for long.
-LONGEST_WINDOW_DAYS = 30
+MAX_WINDOW_DAYS = 30
 
 
 def local_day(moment: datetime) -> date:
@@ -63,7 +63,7 @@ def ensure_rollups(now: datetime) -> list[date]:
     a stopped worker leaves no gap once it runs again.
     """
     yesterday = local_day(now) - timedelta(days=1)
-    first = yesterday - timedelta(days=LONGEST_WINDOW_DAYS - 1)
+    first = yesterday - timedelta(days=MAX_WINDOW_DAYS - 1)
     mark = JobMark.objects.filter(name=ROLLUP_MARK).first()
     through = mark.detail.get("through") if mark and mark.detail else None
     if through:

@@ -151,7 +151,7 @@ async def _check_all(
     """Check every target, at most ``policy.per_host_limit`` at a time per host.
 
     A check's time limit starts when it gets its turn on the host, so
-    cameras that never answer delay the other cameras of their host but do
+    cameras that never respond delay the other cameras of their host but do
     not make them time out.
     """
     turns: dict[str, asyncio.Semaphore] = {}
@@ -204,7 +204,7 @@ def _with_history(
     """Add each camera's recent checks and its agency's approved hosts.
 
     One query reads the batch's checks of the last few intervals, newest
-    first, which holds both the last observation and the up/down history.
+    first, which contains both the last observation and the up/down history.
     """
     interval = timedelta(seconds=settings.CAMERA_CHECK_INTERVAL_SECONDS)
     window = max(interval * (history_length + 2), MIN_HISTORY_WINDOW)
@@ -350,7 +350,7 @@ HOST_PROBLEMS = frozenset(
 
 
 def is_host_problem(result: CheckResult) -> bool:
-    """Whether a failed check points at the host: no answer, or a 5xx status."""
+    """Return whether a failed check points at the host: no response, or a 5xx."""
     if result.ok:
         return False
     if result.problem_code in HOST_PROBLEMS:
@@ -377,8 +377,8 @@ def _join_incident(event: CameraHealthEvent, now: datetime) -> None:
     )
     if event.to_state == HealthState.DOWN:
         if not event.host_level:
-            # A camera-level fault (404, no picture, frozen) says nothing
-            # about its host.
+            # A camera-level fault (404, no picture, frozen) does not mean
+            # that its host is down.
             return
         if open_incident is None:
             open_incident = _open_incident(event, now)

@@ -250,7 +250,7 @@ class Camera(Publishable):
 
 
 class CameraContact(models.Model):
-    """A person or mailbox of an agency told when its cameras go down or come back."""
+    """A person or mailbox of an agency that gets mail about its cameras' state."""
 
     agency = models.ForeignKey(
         "agencies.Agency",

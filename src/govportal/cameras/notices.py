@@ -1,12 +1,13 @@
 """Mail to agencies when their cameras go down or come back.
 
-An agency's changes of health state are mailed once the oldest of them has
-waited CAMERA_NOTICE_DELAY_SECONDS, all in one mail, so that one mail covers
-the cameras of a failing host (whose checks are spread over the interval)
-and a camera that goes down and comes back soon after is one mail, not two.
-Changes inside a maintenance window were marked when they were recorded and
-are never mailed. A mail that cannot be sent stays pending and is tried
-again on the next run; nothing is marked sent before the relay took it.
+An agency's changes of health state are mailed together once the oldest of
+them has waited CAMERA_NOTICE_DELAY_SECONDS. The checks of a host's cameras
+are spread over the check interval, so the wait lets one mail cover a
+failing host. It also makes a camera that goes down and soon comes back one
+mail, not two. Changes inside a maintenance window are marked when they are
+recorded and are not mailed. A mail that cannot be sent stays pending and is
+tried again on the next run, because nothing is marked sent before the
+relay accepts it.
 """
 
 import logging

@@ -1,10 +1,10 @@
 """The demo's cameras: the real camera lists, a few hundred played on loopback.
 
 ``set_up_cameras`` imports the four camera lists that ship with the cameras
-app for their agencies, points ``count`` freeway cameras at the loopback
-camera server (``demo.camserver``) with a new revision, has the demo
-operator approve those, and gives the agencies a camera contact whose mail
-goes to the demo mailbox.
+app for their agencies. It points ``count`` freeway cameras at the loopback
+camera server (``demo.camserver``) with a new revision, which the demo
+operator approves. Each agency gets a camera contact whose mail goes to the
+demo mailbox.
 
 The other cameras keep their real stream addresses, which this machine
 cannot reach, and stay in draft as an import leaves them: only published

@@ -60,7 +60,7 @@ CONNECTION_TIMEOUT_SECONDS = 30.0
 
 
 class Behaviour(enum.StrEnum):
-    """How a camera responds, named by the first segment of its URL path."""
+    """Behaviour of a camera, named by the first segment of its URL path."""
 
     GOOD = "good"
     # Good at start, then HTTP 503 for a few minutes, then good, in a cycle.

@@ -7,7 +7,7 @@ states that the picture is temporarily unavailable. The build then contains
 none of its stream or snapshot URLs, and no list links to it.
 
 A picture is shown only from an https URL on a host that the agency has
-approved, which approval already required; the check here also covers
+approved. Approval already requires that, and the check here also covers
 revisions approved before a host was removed from the list. Each camera
 page carries its own Content-Security-Policy that allows exactly its
 stream's origin.

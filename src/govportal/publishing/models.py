@@ -83,9 +83,9 @@ class Publishable(models.Model):
     def approval_blocker(self) -> str:
         """Return why the current revision cannot be approved, or "" when it can.
 
-        Types whose content can be stored but not shown (a camera with a
-        plain-http stream, say) name the problem here; the workflow refuses
-        the approval with it.
+        Types whose content can be stored but not shown, such as a camera with
+        a plain-http stream, return the problem here. The workflow then
+        rejects the approval with that text.
         """
         return ""
 
